@@ -1,0 +1,11 @@
+"""kd_helpers: the small package behind the knowledge-distillation notebooks."""
+from .checkpoints import checkpoint_dir, teacher_path, load_checkpoint, load_or_train_teacher, save_checkpoint
+from .data import MNISTSplits, batch_indices, data_dir, load_mnist, subset
+from .losses import distillation_loss, kd_loss, soft_targets
+from .models import MLP, STUDENT_CONFIG, TEACHER_CONFIG, make_model, make_student, make_teacher
+from .plotting import plot_curves, plot_probabilities, plot_sweep, show_digits
+from .training import (STUDENT_RECIPE, TEACHER_RECIPE, EvalResult, cache_teacher_logits, evaluate, fit,
+                       predict_logits, student_errors, train_epoch, train_student, train_teacher)
+from .utils import choose_device, progress_bar, seed_everything
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,65 @@
+"""Plotting helpers: learning curves and grids of digits."""
+import matplotlib.pyplot as plt
+
+
+def plot_curves(histories, key="val_errors", ax=None, title=None, ylabel=None):
+    """One line per named history (dict name -> history from fit) against the epoch."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    for name, h in histories.items():
+        ax.plot(h["epoch"], h[key], marker="o", label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel or key.replace("_", " "))
+    ax.set_title(title or f"{key.replace('_', ' ')} per epoch")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def show_digits(images, titles, ncols=8, title=None):
+    """A grid of 28x28 images with a short title under each."""
+    nrows = (len(images) + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.5 * ncols, 1.8 * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, img, t in zip(axes.flat, images, titles):
+        ax.imshow(img.reshape(28, 28), cmap="gray_r")
+        ax.set_title(t, fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_probabilities(probs, ax=None, title=None, labels=None):
+    """A bar chart of one probability vector (classes on x, probability on y, 0..1)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3))
+    probs = [float(p) for p in probs]
+    labels = labels if labels is not None else [str(i) for i in range(len(probs))]
+    ax.bar(labels, probs, color="tab:blue")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("class")
+    ax.set_ylabel("probability")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_sweep(xs, runs, ax=None, label=None, baseline=None, baseline_label="baseline", **kwargs):
+    """Mean +/- standard deviation of repeated runs (runs[i] = error counts at xs[i]) as error
+    bars; baseline (a list of error counts) is drawn as a band across the plot."""
+    import statistics
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    means = [statistics.mean(r) for r in runs]
+    stds = [statistics.stdev(r) if len(r) > 1 else 0.0 for r in runs]
+    ax.errorbar(xs, means, yerr=stds, marker="o", capsize=4, label=label, **kwargs)
+    if baseline is not None:
+        m = statistics.mean(baseline)
+        s = statistics.stdev(baseline) if len(baseline) > 1 else 0.0
+        ax.axhline(m, color="gray", ls="--", label=baseline_label)
+        ax.axhspan(m - s, m + s, color="gray", alpha=0.15)
+    ax.grid(alpha=0.3)
+    return ax

@@ -3,7 +3,8 @@ from .checkpoints import checkpoint_dir, teacher_path, load_checkpoint, load_or_
 from .data import MNISTSplits, batch_indices, data_dir, load_mnist, subset
 from .losses import distillation_loss, kd_loss, soft_targets
 from .models import MLP, STUDENT_CONFIG, TEACHER_CONFIG, make_model, make_student, make_teacher
-from .plotting import plot_curves, plot_probabilities, plot_sweep, show_digits
+from .plotting import plot_curves, plot_paired, plot_probabilities, plot_sweep, show_digits
+from .stats import Paired, paired
 from .training import (STUDENT_RECIPE, TEACHER_RECIPE, EvalResult, cache_teacher_logits, evaluate, fit,
                        predict_logits, student_errors, train_epoch, train_student, train_teacher)
 from .utils import choose_device, progress_bar, seed_everything

@@ -63,3 +63,31 @@ def plot_sweep(xs, runs, ax=None, label=None, baseline=None, baseline_label="bas
         ax.axhspan(m - s, m + s, color="gray", alpha=0.15)
     ax.grid(alpha=0.3)
     return ax
+
+
+def plot_paired(labels, results, ax=None, baseline_label="scratch", ylabel=None, title=None):
+    """Paired differences (one kd_helpers.stats.Paired per label) against one baseline: a dot per
+    seed, the mean with its confidence interval as an error bar, and a line at 0 (no difference).
+    Below the line the variant made fewer errors than the baseline on that seed."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    xs = range(len(labels))
+    ns = sorted({r.n for r in results})
+    n_text = f"{ns[0]} seeds" if len(ns) == 1 else f"{ns[0]}-{ns[-1]} seeds"
+    for x, r in zip(xs, results):
+        jitter = [x + 0.06 * (k - (r.n - 1) / 2) for k in range(r.n)]
+        ax.plot(jitter, r.diffs, "o", color="tab:gray", alpha=0.6, ms=4,
+                label="one seed (variant - baseline)" if x == 0 else None)
+    means = [r.mean for r in results]
+    low = [r.mean - r.low if r.n > 1 else 0.0 for r in results]
+    high = [r.high - r.mean if r.n > 1 else 0.0 for r in results]
+    conf = results[0].confidence if results else 0.95
+    ax.errorbar(list(xs), means, yerr=[low, high], fmt="s", color="tab:blue", capsize=5,
+                label=f"mean difference, bars: {conf:.0%} t-interval ({n_text})")
+    ax.axhline(0, color="black", lw=1, ls="--", label=f"no difference from {baseline_label}")
+    ax.set_xticks(list(xs), [str(label) for label in labels])
+    ax.set_ylabel(ylabel or f"errors minus {baseline_label}'s (same seed)")
+    ax.set_title(title or f"Paired differences against {baseline_label}")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax

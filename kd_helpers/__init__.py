@@ -1,6 +1,9 @@
 """kd_helpers: the small package behind the knowledge-distillation notebooks."""
+from .calibration import expected_calibration_error, fit_temperature, reliability_bins
+from .checks import check_distillation_loss
 from .checkpoints import checkpoint_dir, teacher_path, load_checkpoint, load_or_train_teacher, save_checkpoint
 from .data import MNISTSplits, batch_indices, data_dir, load_mnist, subset
+from .exercises import check_function
 from .losses import distillation_loss, kd_loss, soft_targets
 from .models import MLP, STUDENT_CONFIG, TEACHER_CONFIG, make_model, make_student, make_teacher
 from .plotting import plot_curves, plot_paired, plot_probabilities, plot_sweep, show_digits

@@ -73,7 +73,7 @@ def plot_paired(labels, results, ax=None, baseline_label="scratch", ylabel=None,
         _, ax = plt.subplots(figsize=(6, 4))
     xs = range(len(labels))
     ns = sorted({r.n for r in results})
-    n_text = f"{ns[0]} seeds" if len(ns) == 1 else f"{ns[0]}-{ns[-1]} seeds"
+    n_text = (f"{ns[0]} seed{'s' if ns[0] != 1 else ''}" if len(ns) == 1 else f"{ns[0]}-{ns[-1]} seeds")
     for x, r in zip(xs, results):
         jitter = [x + 0.06 * (k - (r.n - 1) / 2) for k in range(r.n)]
         ax.plot(jitter, r.diffs, "o", color="tab:gray", alpha=0.6, ms=4,

@@ -36,9 +36,12 @@ class Paired:
         return len(self.diffs)
 
     def __str__(self):
-        interval = f"{self.confidence:.0%} CI {self.low:+.1f} to {self.high:+.1f}" if self.n > 1 else "no interval"
-        return (f"{self.mean:+.1f} ({interval}; sd {self.sd:.1f}), better on {self.wins} of {self.n} seeds: "
-                f"{self.verdict}")
+        if self.n > 1:
+            spread = f"{self.confidence:.0%} CI {self.low:+.1f} to {self.high:+.1f}; sd {self.sd:.1f}"
+        else:
+            spread = "one seed: no interval, sd n/a"
+        seeds = "seed" if self.n == 1 else "seeds"
+        return f"{self.mean:+.1f} ({spread}), better on {self.wins} of {self.n} {seeds}: {self.verdict}"
 
 
 def paired(variant, baseline, *, confidence=0.95, higher_is_better=False):

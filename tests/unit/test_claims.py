@@ -10,9 +10,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from claims import backed, unbacked_numbers  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-NOT_YET = {  # notebooks whose own issue is still open: xfail(strict) turns into a failure once they pass
-    "07_hinton_mnist_experiments.ipynb": "issue 13: its worked solutions quote numbers no cell computes",
-}
+NOT_YET = {}  # notebook name -> reason (its issue still open); xfail(strict) fails once that notebook passes
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name[:2] for p in NOTEBOOKS])

@@ -37,7 +37,7 @@ def test_one_seed_has_no_interval_and_no_verdict():
     r = paired([500], [576])
     assert math.isnan(r.low) and r.sd == 0.0 and r.wins == 1
     assert r.verdict == "no difference measurable with 1 seed"
-    assert "no interval" in str(r)
+    assert "no interval, sd n/a" in str(r) and "of 1 seed:" in str(r)
 
 
 def test_identical_runs_are_no_difference_and_ties_are_not_wins():

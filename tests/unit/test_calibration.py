@@ -1,0 +1,120 @@
+"""kd_helpers.calibration: the ECE against an independent loop and a hand-computed case;
+temperature fitting recovers a known temperature and never changes a prediction."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from kd_helpers import expected_calibration_error, fit_temperature, reliability_bins
+from kd_helpers.calibration import T_BOUNDS
+
+
+def ece_loop(probs, labels, n_bins):
+    """An independent ECE: plain Python over examples, bins by comparison with the edges."""
+    probs, labels = np.asarray(probs, dtype=np.float64), np.asarray(labels)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        members = [i for i in range(len(labels)) if lo < probs[i].max() <= hi or (lo == 0 and probs[i].max() == 0)]
+        if not members:
+            continue
+        accuracy = np.mean([probs[i].argmax() == labels[i] for i in members])
+        confidence = np.mean([probs[i].max() for i in members])
+        total += len(members) / len(labels) * abs(accuracy - confidence)
+    return total
+
+
+def test_ece_hand_computed_case():
+    # confidences 0.85 (right), 0.85 (wrong), 0.65 (right), 0.65 (right), away from every bin edge (in float32,
+    # 0.6 is 0.6000000238 and would land in (0.6, 0.7], not (0.5, 0.6]). With 2 bins (0, 0.5], (0.5, 1]:
+    # one bin with all four: accuracy 3/4, mean confidence 0.75 -> ECE 0.
+    probs = torch.tensor([[0.85, 0.15], [0.85, 0.15], [0.35, 0.65], [0.65, 0.35]])
+    labels = torch.tensor([0, 1, 1, 0])
+    assert expected_calibration_error(probs, labels, n_bins=2) == pytest.approx(0.0, abs=1e-6)
+    # with 10 bins: bin (0.8, 0.9] has accuracy 1/2 at confidence 0.85 (gap 0.35, weight 1/2);
+    # bin (0.6, 0.7] has accuracy 1 at confidence 0.65 (gap 0.35, weight 1/2) -> ECE 0.35
+    assert expected_calibration_error(probs, labels, n_bins=10) == pytest.approx(0.35, abs=1e-6)
+    count, _, _ = reliability_bins(probs, labels, n_bins=10)
+    assert count.tolist() == [0, 0, 0, 0, 0, 0, 2, 0, 2, 0]
+
+
+def test_a_confidence_on_an_interior_edge_lands_in_the_lower_bin():
+    # bins are (b/B, (b+1)/B]: a confidence of exactly 0.5 with 2 bins is in (0, 0.5], the first bin
+    count, _, _ = reliability_bins(torch.tensor([[0.5, 0.5]], dtype=torch.float64), torch.tensor([0]), n_bins=2)
+    assert count.tolist() == [1, 0]
+    # 0.75 with 4 bins is in (0.5, 0.75], bin index 2 (0.75 is exact in binary floating point)
+    count, _, _ = reliability_bins(torch.tensor([[0.75, 0.25]], dtype=torch.float64), torch.tensor([0]), n_bins=4)
+    assert count.tolist() == [0, 0, 1, 0]
+
+
+def test_ece_matches_independent_loop_on_random_predictions():
+    generator = torch.Generator().manual_seed(0)
+    logits = 3 * torch.randn(500, 10, generator=generator)
+    probs = F.softmax(logits, dim=1)
+    labels = torch.randint(0, 10, (500,), generator=generator)
+    labels[:300] = logits[:300].argmax(dim=1)  # a mix of right and wrong predictions
+    for n_bins in (1, 5, 15, 40):
+        assert expected_calibration_error(probs, labels, n_bins) == pytest.approx(
+            ece_loop(probs.numpy(), labels.numpy(), n_bins), abs=1e-9)
+
+
+def test_confidence_of_exactly_one_lands_in_the_last_bin():
+    probs = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.55, 0.45]])
+    count, accuracy, confidence = reliability_bins(probs, torch.tensor([0, 1, 0]), n_bins=10)
+    assert count.tolist() == [0, 0, 0, 0, 0, 1, 0, 0, 0, 2]
+    assert accuracy[9].item() == 0.5 and confidence[9].item() == 1.0
+    assert torch.isnan(accuracy[0])  # empty bin
+    assert expected_calibration_error(probs, torch.tensor([0, 1, 0]), 10) == pytest.approx(
+        ece_loop(probs.numpy(), [0, 1, 0], 10))
+
+
+def test_perfectly_confident_and_right_has_zero_ece():
+    probs = F.one_hot(torch.arange(10) % 3, 3).float()
+    assert expected_calibration_error(probs, torch.arange(10) % 3) == 0.0
+
+
+@pytest.mark.parametrize("true_t", [0.5, 2.0, 4.0])
+def test_fit_temperature_recovers_a_known_temperature(true_t):
+    # labels drawn from softmax(z / true_t): the NLL of softmax(z / T) is minimised near T = true_t
+    generator = torch.Generator().manual_seed(1)
+    z = 4 * torch.randn(20000, 10, generator=generator)
+    labels = torch.multinomial(F.softmax(z / true_t, dim=1), 1, generator=generator).squeeze(1)
+    assert fit_temperature(z, labels) == pytest.approx(true_t, rel=0.05)
+
+
+def test_fit_temperature_stops_at_a_bound_and_warns_when_there_are_no_mistakes():
+    # every label is the argmax: the NLL keeps falling as T -> 0, so the fit must stop at the lower bound
+    generator = torch.Generator().manual_seed(3)
+    z = 3 * torch.randn(200, 10, generator=generator)
+    with pytest.warns(RuntimeWarning, match="stopped at the bound"):
+        t = fit_temperature(z, z.argmax(dim=1))
+    assert t == pytest.approx(T_BOUNDS[0])
+    assert torch.isfinite(F.cross_entropy(z / t, z.argmax(dim=1)))
+
+
+def test_fitted_temperature_never_changes_the_argmax_and_lowers_the_nll():
+    generator = torch.Generator().manual_seed(2)
+    z = 10 * torch.randn(2000, 10, generator=generator)  # overconfident logits
+    labels = torch.multinomial(F.softmax(z / 5, dim=1), 1, generator=generator).squeeze(1)
+    t = fit_temperature(z, labels)
+    assert t > 1
+    assert torch.equal((z / t).argmax(dim=1), z.argmax(dim=1))
+    assert F.cross_entropy(z / t, labels) < F.cross_entropy(z, labels)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: expected_calibration_error(torch.rand(4, 3), torch.zeros(4, dtype=torch.long)), "probs must sum to 1"),
+    (lambda: expected_calibration_error(torch.randn(4, 3) * 5, torch.zeros(4, dtype=torch.long)), "probs must be probabilities"),
+    (lambda: expected_calibration_error(torch.full((4, 2), 0.5), torch.zeros(3, dtype=torch.long)), r"labels must be an integer tensor of shape \(4,\)"),
+    (lambda: expected_calibration_error(torch.full((4, 2), 0.5), torch.zeros(4)), "labels must be an integer"),
+    (lambda: expected_calibration_error(torch.full((4,), 0.5), torch.zeros(4, dtype=torch.long)), r"probs must be a non-empty 2-D .*\(4,\)"),
+    (lambda: expected_calibration_error(torch.full((4, 2), 0.5), torch.zeros(4, dtype=torch.long), 0), "n_bins must be an integer >= 1, got 0"),
+    (lambda: reliability_bins(torch.full((4, 2), 0.5), torch.zeros(4, dtype=torch.long), 2.5), "n_bins must be an integer >= 1, got 2.5"),
+    (lambda: fit_temperature(torch.randn(4), torch.zeros(4, dtype=torch.long)), r"logits must be a non-empty 2-D .*\(4,\)"),
+    (lambda: fit_temperature(torch.tensor([[0.0, float("nan")]]), torch.zeros(1, dtype=torch.long)), "logits must be finite"),
+    (lambda: fit_temperature(torch.randn(4, 3), torch.zeros(5, dtype=torch.long)), r"labels must be an integer tensor of shape \(4,\), got torch.int64 tensor of shape \(5,\)"),
+    (lambda: fit_temperature(torch.randn(4, 3), torch.zeros(4, dtype=torch.long), max_iter=0), "max_iter must be an integer >= 1, got 0"),
+])
+def test_bad_input_raises_a_clear_value_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

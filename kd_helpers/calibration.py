@@ -16,6 +16,12 @@ import torch
 import torch.nn.functional as F
 
 
+def _check_label_range(labels, n_classes):
+    if labels.numel() and not 0 <= labels.min() <= labels.max() < n_classes:
+        bad = labels[(labels < 0) | (labels >= n_classes)][0].item()
+        raise ValueError(f"labels must be class indices in [0, {n_classes - 1}], got {bad}")
+
+
 def _check_probs_labels(probs, labels, n_bins):
     if not torch.is_tensor(probs) or probs.dim() != 2 or probs.shape[0] == 0 or not probs.is_floating_point():
         got = f"{probs.dtype} tensor of shape {tuple(probs.shape)}" if torch.is_tensor(probs) else type(probs).__name__
@@ -23,6 +29,7 @@ def _check_probs_labels(probs, labels, n_bins):
     if not torch.is_tensor(labels) or labels.shape != probs.shape[:1] or labels.is_floating_point():
         got = f"{labels.dtype} tensor of shape {tuple(labels.shape)}" if torch.is_tensor(labels) else type(labels).__name__
         raise ValueError(f"labels must be an integer tensor of shape ({probs.shape[0]},), got {got}")
+    _check_label_range(labels, probs.shape[1])
     if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
         raise ValueError(f"n_bins must be an integer >= 1, got {n_bins!r}")
     if not torch.isfinite(probs).all() or probs.min() < 0 or probs.max() > 1:
@@ -74,6 +81,7 @@ def fit_temperature(logits, labels, *, max_iter=100):
     if not torch.is_tensor(labels) or labels.shape != logits.shape[:1] or labels.is_floating_point():
         got = f"{labels.dtype} tensor of shape {tuple(labels.shape)}" if torch.is_tensor(labels) else type(labels).__name__
         raise ValueError(f"labels must be an integer tensor of shape ({logits.shape[0]},), got {got}")
+    _check_label_range(labels, logits.shape[1])
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
         raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
     logits, labels = logits.detach().double().cpu(), labels.cpu().long()

@@ -23,6 +23,7 @@ import ipywidgets as widgets
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from .losses import check_alpha, check_temperature
 from .plotting import plot_paired
 from .stats import paired
 from .training import train_student
@@ -73,6 +74,9 @@ class TemperatureLab:
     def __init__(self, data, teacher_logits, *, seeds=(0, 1, 2), epochs=3, temperature=4.0, alpha=0.1,
                  hidden=(20, 20), device=None, **recipe):
         self.seeds = _check_int_list("seeds", seeds)
+        unknown = sorted(set(recipe) - {"batch_size", "lr", "schedule"})
+        if unknown:
+            raise ValueError(f"recipe keywords may be batch_size, lr and schedule only, got {unknown}")
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
             raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
         n = len(data.train_y)
@@ -107,11 +111,11 @@ class TemperatureLab:
     # -- the logic -------------------------------------------------------------------------------
     @staticmethod
     def _check_settings(temperature, alpha):
-        if not isinstance(temperature, (int, float)) or not T_MIN <= temperature <= T_MAX:
+        check_temperature(temperature)  # the course's own checks (kd_helpers.losses), then the slider's range
+        check_alpha(alpha)
+        if not T_MIN <= temperature <= T_MAX:
             raise ValueError(f"temperature must be a number in [{T_MIN:g}, {T_MAX:g}] (the slider's range), "
                              f"got {temperature!r}")
-        if not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
 
     @staticmethod
     def _clamp_start(temperature, alpha):
@@ -153,7 +157,7 @@ class TemperatureLab:
         alpha = self.alpha.value if alpha is None else alpha
         self._check_settings(temperature, alpha)
         if n_seeds is not None:
-            if not isinstance(n_seeds, int) or not 1 <= n_seeds <= len(self.seeds):
+            if not isinstance(n_seeds, int) or isinstance(n_seeds, bool) or not 1 <= n_seeds <= len(self.seeds):
                 raise ValueError(f"n_seeds must be an integer in [1, {len(self.seeds)}], got {n_seeds!r}")
             self.n_seeds.value = n_seeds
         self.temperature.value, self.alpha.value = float(temperature), float(alpha)

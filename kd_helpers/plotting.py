@@ -69,6 +69,8 @@ def plot_paired(labels, results, ax=None, baseline_label="scratch", ylabel=None,
     """Paired differences (one kd_helpers.stats.Paired per label) against one baseline: a dot per
     seed, the mean with its confidence interval as an error bar, and a line at 0 (no difference).
     Below the line the variant made fewer errors than the baseline on that seed."""
+    if not results or len(labels) != len(results):
+        raise ValueError(f"labels and results must be non-empty and of one length, got {len(labels)} and {len(results)}")
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4))
     xs = range(len(labels))
@@ -81,7 +83,7 @@ def plot_paired(labels, results, ax=None, baseline_label="scratch", ylabel=None,
     means = [r.mean for r in results]
     low = [r.mean - r.low if r.n > 1 else 0.0 for r in results]
     high = [r.high - r.mean if r.n > 1 else 0.0 for r in results]
-    conf = results[0].confidence if results else 0.95
+    conf = results[0].confidence
     ax.errorbar(list(xs), means, yerr=[low, high], fmt="s", color="tab:blue", capsize=5,
                 label=f"mean difference, bars: {conf:.0%} t-interval ({n_text})")
     ax.axhline(0, color="black", lw=1, ls="--", label=f"no difference from {baseline_label}")

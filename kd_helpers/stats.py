@@ -11,6 +11,8 @@ The rule for the verdict (lower is better for errors, the default):
     "better"  if the whole interval lies below 0,
     "worse"   if the whole interval lies above 0,
     otherwise "no difference measurable with n seeds" (also when n < 2: no interval at all).
+When every seed gives the same non-zero difference, sd is 0 and the interval has zero width, so
+the rule gives a verdict; with two or three seeds such a tie is worth more seeds before belief.
 """
 import math
 from dataclasses import dataclass
@@ -51,6 +53,8 @@ def paired(variant, baseline, *, confidence=0.95, higher_is_better=False):
     if len(variant) != len(baseline) or not variant:
         raise ValueError(f"variant and baseline must be non-empty and of one length (one value per seed), "
                          f"got {len(variant)} and {len(baseline)}")
+    if not all(math.isfinite(v) for v in variant + baseline):
+        raise ValueError(f"variant and baseline must be finite numbers, got {variant} and {baseline}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     diffs = tuple(v - b for v, b in zip(variant, baseline))

@@ -3,9 +3,11 @@ tests/integration/rerun_settings/ is re-run through papermill with the settings 
 (a JSON list of {"parameter": value} dicts: other temperatures, alphas, epochs, seeds, and
 small sizes so that each run is quick). Each re-run must finish without an error, must have
 used the injected settings, and must keep the course's promise: every number in its prose is
-computed by a cell (tests/claims.py), so no sentence describes a run that is not on screen."""
+computed by a cell (tests/claims.py), so no sentence describes a run that is not on screen.
+(papermill raises on the first cell that fails, so a finished re-run had no error.) Notebook 04 at
+a short recipe saves its teacher under its own name in checkpoints/ (git ignores it); the
+default teacher.pt is never replaced."""
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -26,7 +28,6 @@ CASES = [(f.stem, i, params) for f in sorted(SETTINGS.glob("*.json"))
 @pytest.mark.parametrize("name, index, params", CASES, ids=[f"{n[:2]}-{i}" for n, i, _ in CASES])
 def test_notebook_at_other_settings(tmp_path, monkeypatch, name, index, params):
     monkeypatch.setenv("KD_PROGRESS", "0")
-    monkeypatch.delenv("MPLBACKEND", raising=False)
     out = tmp_path / f"{name}_{index}.ipynb"
     pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(out), cwd=str(NOTEBOOKS), parameters=params,
                         progress_bar=False)
@@ -35,9 +36,6 @@ def test_notebook_at_other_settings(tmp_path, monkeypatch, name, index, params):
     assert injected, "papermill found no cell tagged 'parameters'"
     for key in params:
         assert f"{key} = " in injected[0].source, f"{key} was not injected"
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]
-    assert not errors, f"{errors[0].get('ename')}: {errors[0].get('evalue')}"
     unbacked = unbacked_numbers(nb)
     assert not unbacked, "numbers in prose that the re-run did not compute: " + "; ".join(
         f"cell {cell}: {token} in '{line[:100]}'" for cell, token, line in unbacked)

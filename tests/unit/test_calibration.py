@@ -118,3 +118,13 @@ def test_fitted_temperature_never_changes_the_argmax_and_lowers_the_nll():
 def test_bad_input_raises_a_clear_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_labels_outside_the_classes_are_rejected():
+    import torch
+    from kd_helpers import expected_calibration_error, fit_temperature
+    probs = torch.full((2, 3), 1 / 3)
+    with pytest.raises(ValueError, match=r"labels must be class indices in \[0, 2\], got 3"):
+        expected_calibration_error(probs, torch.tensor([0, 3]))
+    with pytest.raises(ValueError, match=r"labels must be class indices in \[0, 2\], got -1"):
+        fit_temperature(torch.zeros(2, 3), torch.tensor([-1, 0]))

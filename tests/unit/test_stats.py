@@ -59,3 +59,8 @@ def test_bad_input_names_the_arguments(variant, baseline):
 def test_bad_confidence():
     with pytest.raises(ValueError, match="confidence must be in"):
         paired([1, 2], [2, 3], confidence=95)
+
+
+def test_non_finite_values_are_rejected():
+    with pytest.raises(ValueError, match="finite"):
+        paired([1.0, float("nan")], [1.0, 2.0])

@@ -16,20 +16,24 @@ import torch
 import torch.nn.functional as F
 
 
-def _check_label_range(labels, n_classes):
-    if labels.numel() and not 0 <= labels.min() <= labels.max() < n_classes:
+def _describe(t):
+    return f"{t.dtype} tensor of shape {tuple(t.shape)}" if torch.is_tensor(t) else type(t).__name__
+
+
+def _check_scores_and_labels(name, scores, labels):
+    """scores (probs or logits): a non-empty 2-D float tensor; labels: one class index per row."""
+    if not torch.is_tensor(scores) or scores.dim() != 2 or scores.shape[0] == 0 or not scores.is_floating_point():
+        raise ValueError(f"{name} must be a non-empty 2-D float tensor (examples, classes), got {_describe(scores)}")
+    if not torch.is_tensor(labels) or labels.shape != scores.shape[:1] or labels.is_floating_point():
+        raise ValueError(f"labels must be an integer tensor of shape ({scores.shape[0]},), got {_describe(labels)}")
+    n_classes = scores.shape[1]
+    if not 0 <= labels.min() <= labels.max() < n_classes:
         bad = labels[(labels < 0) | (labels >= n_classes)][0].item()
         raise ValueError(f"labels must be class indices in [0, {n_classes - 1}], got {bad}")
 
 
 def _check_probs_labels(probs, labels, n_bins):
-    if not torch.is_tensor(probs) or probs.dim() != 2 or probs.shape[0] == 0 or not probs.is_floating_point():
-        got = f"{probs.dtype} tensor of shape {tuple(probs.shape)}" if torch.is_tensor(probs) else type(probs).__name__
-        raise ValueError(f"probs must be a non-empty 2-D float tensor (examples, classes), got {got}")
-    if not torch.is_tensor(labels) or labels.shape != probs.shape[:1] or labels.is_floating_point():
-        got = f"{labels.dtype} tensor of shape {tuple(labels.shape)}" if torch.is_tensor(labels) else type(labels).__name__
-        raise ValueError(f"labels must be an integer tensor of shape ({probs.shape[0]},), got {got}")
-    _check_label_range(labels, probs.shape[1])
+    _check_scores_and_labels("probs", probs, labels)
     if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
         raise ValueError(f"n_bins must be an integer >= 1, got {n_bins!r}")
     if not torch.isfinite(probs).all() or probs.min() < 0 or probs.max() > 1:
@@ -73,15 +77,9 @@ def fit_temperature(logits, labels, *, max_iter=100):
 
     T is kept in T_BOUNDS = [0.01, 100]: when the model makes no mistake on (logits, labels), the NLL
     keeps falling as T -> 0 and has no minimum; the fit then stops at a bound and warns."""
-    if not torch.is_tensor(logits) or logits.dim() != 2 or logits.shape[0] == 0 or not logits.is_floating_point():
-        got = f"{logits.dtype} tensor of shape {tuple(logits.shape)}" if torch.is_tensor(logits) else type(logits).__name__
-        raise ValueError(f"logits must be a non-empty 2-D float tensor (examples, classes), got {got}")
+    _check_scores_and_labels("logits", logits, labels)
     if not torch.isfinite(logits).all():
         raise ValueError("logits must be finite, got nan or inf values")
-    if not torch.is_tensor(labels) or labels.shape != logits.shape[:1] or labels.is_floating_point():
-        got = f"{labels.dtype} tensor of shape {tuple(labels.shape)}" if torch.is_tensor(labels) else type(labels).__name__
-        raise ValueError(f"labels must be an integer tensor of shape ({logits.shape[0]},), got {got}")
-    _check_label_range(labels, logits.shape[1])
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
         raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
     logits, labels = logits.detach().double().cpu(), labels.cpu().long()

@@ -1,4 +1,5 @@
-"""Checkpoints written atomically, read with weights_only=True, and checked against a config."""
+"""Checkpoints written atomically, read with weights_only=True, and checked against a config.
+Pure storage: training lives in training.py (load_or_train)."""
 import os
 import tempfile
 from pathlib import Path
@@ -6,7 +7,7 @@ from pathlib import Path
 import torch
 
 from .data import REPO_ROOT
-from .models import TEACHER_CONFIG, make_model
+from .models import make_model
 
 
 def checkpoint_dir():
@@ -14,16 +15,14 @@ def checkpoint_dir():
     return Path(os.environ.get("KD_CHECKPOINT_DIR") or REPO_ROOT / "checkpoints")
 
 
-def teacher_path(recipe=None):
-    """Where the teacher trained with recipe is kept: one file per recipe, so a teacher trained
-    with other settings (say 2 epochs in notebook 04) never replaces the default one."""
-    from .training import TEACHER_RECIPE
-
-    recipe = {**TEACHER_RECIPE, **(recipe or {})}
-    if recipe == TEACHER_RECIPE:
-        return checkpoint_dir() / "teacher.pt"
+def checkpoint_path(name, recipe=None, default_recipe=None):
+    """checkpoint_dir()/name.pt for the default recipe, else a file named after the recipe's settings,
+    so a model trained with other settings never replaces the default one."""
+    recipe = {**(default_recipe or {}), **(recipe or {})}
+    if recipe == (default_recipe or {}):
+        return checkpoint_dir() / f"{name}.pt"
     tag = "_".join(f"{k}{v}" for k, v in sorted(recipe.items()))
-    return checkpoint_dir() / f"teacher_{tag}.pt"
+    return checkpoint_dir() / f"{name}_{tag}.pt"
 
 
 def save_checkpoint(model, path, **info):
@@ -51,7 +50,7 @@ def load_checkpoint(path, expected_config=None):
     (truncated or corrupt) file, and a config that differs from expected_config."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}: train one first (notebook 04 or load_or_train_teacher)")
+        raise FileNotFoundError(f"no checkpoint at {path}: train one first (notebook 04, or load_or_train / load_or_train_teacher)")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
         config, state = payload["config"], payload["state_dict"]
@@ -64,31 +63,3 @@ def load_checkpoint(path, expected_config=None):
     model = make_model(config)
     model.load_state_dict(state)
     return model.eval(), payload.get("info", {})
-
-
-def load_or_train_teacher(path=None, data=None, recipe=None, progress=None):
-    """Load the teacher from path (default: teacher_path(recipe)) if a valid checkpoint is
-    there, else train it with recipe and save it.
-
-    A missing or corrupt file means 'no valid checkpoint': the teacher is (re)trained.
-    A readable checkpoint of another architecture raises instead of being overwritten."""
-    from .data import load_mnist
-    from .training import TEACHER_RECIPE, evaluate, train_teacher
-    from .utils import choose_device
-
-    recipe = {**TEACHER_RECIPE, **(recipe or {})}
-    path = Path(path) if path is not None else teacher_path(recipe)
-    if path.is_file():
-        try:
-            teacher, info = load_checkpoint(path, expected_config=TEACHER_CONFIG)
-            return teacher.to(choose_device()), info
-        except ValueError as err:
-            if "truncated or corrupt" not in str(err):
-                raise
-            print(f"{err} -> training a new teacher")
-    data = data if data is not None else load_mnist()
-    teacher, history = train_teacher(data, recipe, progress=progress)
-    test = evaluate(teacher, data.test_x, data.test_y)
-    info = {"test_accuracy": test.accuracy, "test_errors": test.errors, "recipe": recipe}
-    save_checkpoint(teacher, path, **info)
-    return teacher.eval(), info

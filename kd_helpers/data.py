@@ -72,3 +72,26 @@ def subset(x, y, n, seed=0):
     """A fixed random subset of n examples (the same n and seed give the same examples)."""
     idx = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))[:n]
     return x[idx], y[idx]
+
+
+def jitter(x, max_shift=2, generator=None):
+    """Shift every image of x (N, 1, H, W) by its own random whole number of pixels, between
+    -max_shift and +max_shift in each direction; pixels shifted in from outside are 0 (background).
+    Works on the in-memory tensor: pad once, then cut one window per shift."""
+    if not isinstance(max_shift, int) or isinstance(max_shift, bool) or max_shift < 0:
+        raise ValueError(f"max_shift must be a whole number >= 0, got {max_shift!r}")
+    if not torch.is_tensor(x) or x.dim() != 4:
+        raise ValueError(f"x must be a 4-D tensor (N, C, H, W), got {tuple(x.shape) if torch.is_tensor(x) else x!r}")
+    if max_shift == 0:
+        return x.clone()
+    s, (height, width) = max_shift, x.shape[-2:]
+    down = torch.randint(-s, s + 1, (len(x),), generator=generator).to(x.device)
+    right = torch.randint(-s, s + 1, (len(x),), generator=generator).to(x.device)
+    padded = torch.nn.functional.pad(x, (s, s, s, s))
+    out = torch.empty_like(x)
+    for dy in range(-s, s + 1):
+        for dx in range(-s, s + 1):
+            rows = ((down == dy) & (right == dx)).nonzero().squeeze(1)
+            # out[i, j] = x[i - dy, j - dx]: the window starts s - dy rows into the padded image
+            out[rows] = padded[rows, :, s - dy : s - dy + height, s - dx : s - dx + width]
+    return out

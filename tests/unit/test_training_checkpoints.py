@@ -41,7 +41,7 @@ def test_cosine_schedule_steps_once_per_epoch():
     x, y = toy_data(64)
     h = fit(make_student(seed=0), x, y, epochs=4, batch_size=16, lr=1e-2, schedule="cosine", progress=False)
     assert h["lr"][0] == pytest.approx(1e-2) and h["lr"][2] == pytest.approx(5e-3)
-    with pytest.raises(ValueError, match="schedule must be None or 'cosine', got 'step'"):
+    with pytest.raises(ValueError, match="schedule must be None, 'cosine' or 'plateau', got 'step'"):
         fit(make_student(), x, y, epochs=1, batch_size=16, lr=1e-2, schedule="step", progress=False)
 
 
@@ -122,13 +122,13 @@ def test_load_or_train_teacher_trains_once_then_loads(tmp_path, monkeypatch):
     import kd_helpers.training as training
 
     calls = []
-    real = training.train_teacher
+    real = training.train_model
 
-    def counting(data, recipe=None, progress=None):
+    def counting(config, data, recipe, progress=None, device=None):
         calls.append(recipe)
-        return real(data, recipe, progress)
+        return real(config, data, recipe, progress, device)
 
-    monkeypatch.setattr(training, "train_teacher", counting)
+    monkeypatch.setattr(training, "train_model", counting)
     recipe = {"epochs": 1, "batch_size": 32}
     path = tmp_path / "teacher.pt"
     teacher, info = load_or_train_teacher(path, data=tiny_splits(), recipe=recipe, progress=False)

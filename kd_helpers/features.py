@@ -1,0 +1,67 @@
+"""Beyond logits (notebook 10): read a hidden layer with a forward hook, and two losses that
+make a student's hidden layer match a teacher's (FitNets' hint loss, and a cosine loss)."""
+import torch
+import torch.nn.functional as F
+
+
+class HiddenRecorder:
+    """Keeps the output of one named submodule from the latest forward pass (a forward hook).
+
+        recorder = HiddenRecorder(student, "net.4")  # names as in dict(student.named_modules())
+        logits = student(x)                          # recorder.output now holds net.4's output for x
+        recorder.remove()                            # detach the hook when done"""
+
+    def __init__(self, model, layer_name):
+        modules = dict(model.named_modules())
+        if layer_name not in modules:
+            raise ValueError(f"layer_name must name a submodule of the model, got {layer_name!r}; "
+                             f"choose from {[n for n in modules if n]}")
+        self.output = None
+        self.handle = modules[layer_name].register_forward_hook(self._keep)
+
+    def _keep(self, module, inputs, output):
+        self.output = output
+
+    def remove(self):
+        self.handle.remove()
+
+
+@torch.no_grad()
+def hidden_features(model, x, layer_name, batch_size=2000):
+    """The output of layer_name for every row of x, in eval mode (dropout off), on the CPU: cache a
+    frozen teacher's hidden layer once, exactly like its logits (cache_teacher_logits)."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    recorder = HiddenRecorder(model, layer_name)
+    try:
+        parts = []
+        for i in range(0, len(x), batch_size):
+            model(x[i : i + batch_size].to(device))
+            parts.append(recorder.output.flatten(1).cpu())
+    finally:
+        recorder.remove()
+        model.train(was_training)
+    return torch.cat(parts)
+
+
+def _check_pair(prediction, target):
+    if prediction.shape != target.shape:
+        raise ValueError(f"the regressed student features and the teacher features must have the same shape, "
+                         f"got {tuple(prediction.shape)} and {tuple(target.shape)}")
+
+
+def hint_loss(student_hidden, teacher_hidden, regressor):
+    """FitNets' hint loss (Romero et al. 2015): mean squared error between regressor(student_hidden),
+    a learned map to the teacher's width, and the teacher's hidden features."""
+    prediction = regressor(student_hidden.flatten(1))
+    _check_pair(prediction, teacher_hidden)
+    return F.mse_loss(prediction, teacher_hidden)
+
+
+def cosine_loss(student_hidden, teacher_hidden, regressor):
+    """1 - cosine similarity between regressor(student_hidden) and the teacher's features, averaged over
+    the batch: it asks for the same direction, whatever the length (0 when parallel, 2 when opposite)."""
+    prediction = regressor(student_hidden.flatten(1))
+    _check_pair(prediction, teacher_hidden)
+    return (1 - F.cosine_similarity(prediction, teacher_hidden, dim=1)).mean()

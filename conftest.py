@@ -1,7 +1,59 @@
-"""Test-session settings that keep the notebooks' compared outputs independent of the shell.
+"""Test-session settings: what every test run shares, whatever the shell or the machine.
 
-A non-inline MPLBACKEND inherited from the shell (common on headless machines) would reach the
-kernels that nbval and papermill start, and every figure cell would lose its image output."""
+- A non-inline MPLBACKEND inherited from the shell would reach the kernels that nbval and papermill
+  start, and every figure cell would lose its image output: it is removed.
+- Checkpoints: the tests never read or write the repository's checkpoints/. One temporary folder per
+  test run (made by the main process, inherited by pytest-xdist's workers and every notebook kernel)
+  holds the teachers the run trains; each teacher is trained once per run, under a file lock, by the
+  first notebook or test that asks for it (kd_helpers.load_or_train), and loaded by the others.
+- Markers: notebooks and integration tests are `slow`; those that read MNIST or Tiny Shakespeare are
+  `needs_mnist` / `needs_text` (README, Tests: the fast inner loop).
+- pytest-xdist (`-n 2`): each notebook's cells form one group (one kernel runs them in order), and
+  each worker, with the kernels it starts, uses one torch thread, so that two workers share two cores.
+"""
 import os
+import re
+import shutil
+import tempfile
+
+import pytest
 
 os.environ.pop("MPLBACKEND", None)
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:  # several workers: one thread each
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+MNIST_NOTEBOOKS = {f"{n:02d}" for n in range(3, 11)}  # 03-10 read MNIST
+TEXT_NOTEBOOKS = {"11", "12"}
+
+
+def pytest_configure(config):
+    if os.environ.get("OMP_NUM_THREADS") == "1" and "PYTEST_XDIST_WORKER" in os.environ:
+        import torch
+
+        torch.set_num_threads(1)
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # the main process: one folder for the whole run
+        folder = tempfile.mkdtemp(prefix="kd-test-checkpoints-")
+        config._kd_checkpoints = folder
+        os.environ["KD_CHECKPOINT_DIR"] = folder
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_kd_checkpoints", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = str(item.path)
+        number = re.match(r"(\d\d)_", item.path.name)
+        if path.endswith(".ipynb") or f"{os.sep}integration{os.sep}" in path:
+            item.add_marker("slow")
+        if path.endswith(".ipynb"):
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+        names = {number.group(1)} if number else set()
+        names |= set(re.findall(r"\[(\d\d)[-_]", item.nodeid)) | set(re.findall(r"\b(\d\d)_\w+\.ipynb", item.nodeid))
+        if names & MNIST_NOTEBOOKS:
+            item.add_marker("needs_mnist")
+        if names & TEXT_NOTEBOOKS:
+            item.add_marker("needs_text")

@@ -1,65 +1,63 @@
-"""Checkpoints written atomically, read with weights_only=True, and checked against a config.
-Pure storage: training lives in training.py (load_or_train)."""
+"""Checkpoints: a model's weights with the config and recipe that made it, written atomically and
+read with weights_only=True (a checkpoint can hold only tensors and plain data, never code)."""
+import hashlib
+import json
 import os
-import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from .data import REPO_ROOT
-from .models import make_model
+from .models import CONFIGS, make_model
+from .utils import checkpoint_dir
 
 
-def checkpoint_dir():
-    """$KD_CHECKPOINT_DIR if set, else checkpoints/ at the repository root (git-ignored)."""
-    return Path(os.environ.get("KD_CHECKPOINT_DIR") or REPO_ROOT / "checkpoints")
+class CorruptCheckpoint(ValueError):
+    """The file exists but is not a readable checkpoint (truncated, or not written by save_checkpoint)."""
 
 
-def checkpoint_path(name, recipe=None, default_recipe=None):
-    """checkpoint_dir()/name.pt for the default recipe, else a file named after the recipe's settings,
-    so a model trained with other settings never replaces the default one."""
-    recipe = {**(default_recipe or {}), **(recipe or {})}
-    if recipe == (default_recipe or {}):
-        return checkpoint_dir() / f"{name}.pt"
-    tag = "_".join(f"{k}{v}" for k, v in sorted(recipe.items()))
-    return checkpoint_dir() / f"{name}_{tag}.pt"
+def checkpoint_path(name, config, recipe):
+    """checkpoint_dir()/<name>-<8 hex digits>.pt, the digits a hash of the config and the recipe: a
+    model trained with other settings gets a file of its own and never replaces another."""
+    key = json.dumps([type(config).__name__, asdict(config), recipe], sort_keys=True, default=str)
+    return checkpoint_dir() / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:8]}.pt"
 
 
-def save_checkpoint(model, path, **info):
-    """Save weights, model.config and extra info (e.g. test_accuracy) to path, atomically:
-    write a temporary file beside it, then replace, so a crash never leaves half a file."""
+def _item(value):  # json.dumps calls this for what it cannot write: NumPy and 0-d tensor numbers
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"checkpoint info and recipe must hold plain numbers, strings and lists, got {value!r}")
+
+
+def plain(data):
+    """data as JSON would give it back (tuples become lists, NumPy numbers Python numbers)."""
+    return json.loads(json.dumps(data, default=_item))
+
+
+def save_checkpoint(model, path, *, recipe, info=None):
+    """Save the weights, model.config, the recipe and an info dict (plain numbers, strings, lists).
+    A temporary file is written beside the target, then renamed over it: readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"config": model.config, "state_dict": model.state_dict(), "info": info}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; a checkpoint is an ordinary file
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    payload = {"config_class": type(model.config).__name__, "config": asdict(model.config),
+               "state_dict": model.state_dict(), "recipe": plain(recipe), "info": plain(info or {})}
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # one per process: parallel kernels never share it
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
     return path
 
 
-def load_checkpoint(path, expected_config=None):
-    """Return (model in eval mode, info dict). Clear errors for a missing file, an unreadable
-    (truncated or corrupt) file, and a config that differs from expected_config."""
+def load_checkpoint(path):
+    """Return (model in eval mode, config, recipe, info). Raises FileNotFoundError for a missing file and
+    CorruptCheckpoint for an unreadable one."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}: train one first (notebook 04, or load_or_train / load_or_train_teacher)")
+        raise FileNotFoundError(f"no checkpoint at {path}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-        config, state = payload["config"], payload["state_dict"]
-    except Exception as err:
-        raise ValueError(f"checkpoint {path} is truncated or corrupt ({type(err).__name__}: {err}); "
-                         f"delete it and train again") from err
-    if expected_config is not None and dict(config) != dict(expected_config):
-        raise ValueError(f"checkpoint {path} holds a model with config {config}, expected {expected_config}; "
-                         f"pass a different path or delete the file to retrain")
-    model = make_model(config)
-    model.load_state_dict(state)
-    return model.eval(), payload.get("info", {})
+        config = CONFIGS[payload["config_class"]](**payload["config"])
+        model = make_model(config)
+        model.load_state_dict(payload["state_dict"])
+    except Exception as err:  # any failure to read the file back means: not a usable checkpoint
+        raise CorruptCheckpoint(f"checkpoint {path} is unreadable ({type(err).__name__}: {err})") from err
+    return model.eval(), config, payload["recipe"], payload["info"]

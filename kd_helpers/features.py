@@ -1,48 +1,47 @@
-"""Beyond logits (notebook 10): read a hidden layer with a forward hook, and two losses that
-make a student's hidden layer match a teacher's (FitNets' hint loss, and a cosine loss)."""
+"""Beyond logits: read a hidden layer with a forward hook, and two losses that make a student's
+hidden layer match a teacher's (FitNets' hint loss, and a cosine loss)."""
 import torch
 import torch.nn.functional as F
+
+from .training import predict_logits
 
 
 class HiddenRecorder:
     """Keeps the output of one named submodule from the latest forward pass (a forward hook).
 
-        recorder = HiddenRecorder(student, "net.4")  # names as in dict(student.named_modules())
-        logits = student(x)                          # recorder.output now holds net.4's output for x
-        recorder.remove()                            # detach the hook when done"""
+        with HiddenRecorder(student, "net.4") as recorder:  # names as in dict(student.named_modules())
+            logits = student(x)                          # recorder.output now holds net.4's output for x
+        # leaving the block removes the hook (or call recorder.remove())"""
 
-    def __init__(self, model, layer_name):
+    def __init__(self, model, layer_name, keep_all=False):
         modules = dict(model.named_modules())
         if layer_name not in modules:
             raise ValueError(f"layer_name must name a submodule of the model, got {layer_name!r}; "
                              f"choose from {[n for n in modules if n]}")
-        self.output = None
+        self.output, self.outputs, self.keep_all = None, [], keep_all
         self.handle = modules[layer_name].register_forward_hook(self._keep)
 
     def _keep(self, module, inputs, output):
         self.output = output
+        if self.keep_all:  # every batch's output, flattened, on the CPU: a whole dataset's features
+            self.outputs.append(output.detach().flatten(1).cpu())
 
     def remove(self):
         self.handle.remove()
 
+    def __enter__(self):
+        return self
 
-@torch.no_grad()
+    def __exit__(self, *exc):
+        self.remove()
+
+
 def hidden_features(model, x, layer_name, batch_size=2000):
     """The output of layer_name for every row of x, in eval mode (dropout off), on the CPU: cache a
-    frozen teacher's hidden layer once, exactly like its logits (cache_teacher_logits)."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    recorder = HiddenRecorder(model, layer_name)
-    try:
-        parts = []
-        for i in range(0, len(x), batch_size):
-            model(x[i : i + batch_size].to(device))
-            parts.append(recorder.output.flatten(1).cpu())
-    finally:
-        recorder.remove()
-        model.train(was_training)
-    return torch.cat(parts)
+    frozen teacher's hidden layer once, exactly like its logits (predict_logits)."""
+    with HiddenRecorder(model, layer_name, keep_all=True) as recorder:
+        predict_logits(model, x, batch_size)
+    return torch.cat(recorder.outputs)
 
 
 def _check_pair(prediction, target):
@@ -61,7 +60,8 @@ def hint_loss(student_hidden, teacher_hidden, regressor):
 
 def cosine_loss(student_hidden, teacher_hidden, regressor):
     """1 - cosine similarity between regressor(student_hidden) and the teacher's features, averaged over
-    the batch: it asks for the same direction, whatever the length (0 when parallel, 2 when opposite)."""
+    the batch: it asks for the same direction, whatever the length (0 when parallel, 2 when opposite;
+    a row of zeros counts as cosine 0, so 1, thanks to F.cosine_similarity's eps)."""
     prediction = regressor(student_hidden.flatten(1))
     _check_pair(prediction, teacher_hidden)
     return (1 - F.cosine_similarity(prediction, teacher_hidden, dim=1)).mean()

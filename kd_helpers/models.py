@@ -1,43 +1,72 @@
-"""One small configurable MLP; the seed article's teacher and student are two settings of it.
-The paper-style teacher of notebook 07 adds input dropout and a max-norm constraint."""
+"""The models: one configurable MLP (the article's teacher and student are two settings of it) and a
+small ConvNet. A config is a frozen dataclass; make_model(config) builds it, and a checkpoint stores
+the config so the same model can be rebuilt."""
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
-TEACHER_CONFIG = {"hidden": [1200, 1200], "dropout": 0.5}  # the seed's teacher, 784-1200-1200-10
-STUDENT_CONFIG = {"hidden": [20, 20], "dropout": 0.0}  # the seed's student, 784-20-20-10
-# Hinton et al. (2015), section 3: 784-1200-1200-10, dropout 0.2 on the inputs and 0.5 on the hidden
-# units, each unit's incoming weight vector kept to length <= max_norm (Srivastava et al. 2014 use 3 to 4).
-CONV_TEACHER_CONFIG = {"kind": "conv", "channels": [16, 32], "hidden": 64, "dropout": 0.0}  # notebook 10
-PAPER_TEACHER_CONFIG = {"hidden": [1200, 1200], "dropout": 0.5, "input_dropout": 0.2, "max_norm": 3.5}
+CONFIGS = {}  # config class name -> class, so a checkpoint can rebuild any registered model
+
+
+def register_config(cls):
+    """Class decorator: let checkpoints rebuild models from this config class (it needs .build())."""
+    CONFIGS[cls.__name__] = cls
+    return cls
+
+
+@register_config
+@dataclass(frozen=True)
+class MLPConfig:
+    """784 -> hidden[0] -> ... -> 10, ReLU after each hidden layer, then dropout if dropout > 0;
+    input_dropout drops input pixels; max_norm bounds each unit's incoming weight vector."""
+
+    hidden: tuple = (20, 20)
+    dropout: float = 0.0
+    input_dropout: float = 0.0
+    max_norm: float | None = None
+
+    def __post_init__(self):  # lists from a settings cell or a checkpoint become tuples, so configs compare equal
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        if not (0 <= self.dropout < 1 and 0 <= self.input_dropout < 1):
+            raise ValueError(f"dropout and input_dropout must be in [0, 1), got {self.dropout} and {self.input_dropout}")
+
+    def build(self):
+        return MLP(self)
+
+
+@register_config
+@dataclass(frozen=True)
+class ConvConfig:
+    """Two blocks of 3x3 convolution, ReLU and 2x2 max-pooling (28 -> 14 -> 7), a hidden layer, the output."""
+
+    channels: tuple = (16, 32)
+    hidden: int = 64
+
+    def __post_init__(self):
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+
+    def build(self):
+        return ConvNet(self)
+
+
+TEACHER = MLPConfig(hidden=(1200, 1200), dropout=0.5)  # the article's teacher, 784-1200-1200-10
+STUDENT = MLPConfig()  # the article's student, 784-20-20-10
+# Hinton et al. (2015), section 3: dropout 0.2 on the inputs and 0.5 on the hidden units, and every
+# unit's incoming weight vector kept to length <= max_norm (Srivastava et al. 2014 use 3 to 4).
+PAPER_TEACHER = MLPConfig(hidden=(1200, 1200), dropout=0.5, input_dropout=0.2, max_norm=3.5)
+CONV_TEACHER = ConvConfig()
 
 
 class MLP(nn.Module):
-    """784 -> hidden[0] -> ... -> 10, ReLU after each hidden layer, then dropout if dropout > 0.
-
-    input_dropout > 0 drops input pixels; max_norm bounds the length of every unit's incoming
-    weight vector (apply_max_norm, called by the training loop after each optimizer step)."""
-
-    def __init__(self, hidden=(20, 20), dropout=0.0, input_dropout=0.0, max_norm=None, in_features=784,
-                 num_classes=10):
+    def __init__(self, config=STUDENT, in_features=784, num_classes=10):
         super().__init__()
-        for name, p in (("dropout", dropout), ("input_dropout", input_dropout)):
-            if not 0.0 <= p < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {p!r}")
-        if max_norm is not None and not max_norm > 0:
-            raise ValueError(f"max_norm must be None or > 0, got {max_norm!r}")
-        self.config = {"hidden": [int(h) for h in hidden], "dropout": float(dropout)}
-        if input_dropout:  # only non-default keys, so older checkpoints keep matching their config
-            self.config["input_dropout"] = float(input_dropout)
-        if max_norm is not None:
-            self.config["max_norm"] = float(max_norm)
-        self.max_norm = max_norm
+        self.config = config
         layers, width = [nn.Flatten()], in_features
-        if input_dropout:
-            layers.append(nn.Dropout(input_dropout))
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU()]
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+        if config.input_dropout:
+            layers.append(nn.Dropout(config.input_dropout))
+        for h in config.hidden:
+            layers += [nn.Linear(width, h), nn.ReLU()] + ([nn.Dropout(config.dropout)] if config.dropout else [])
             width = h
         layers.append(nn.Linear(width, num_classes))
         self.net = nn.Sequential(*layers)
@@ -47,31 +76,24 @@ class MLP(nn.Module):
 
     @torch.no_grad()
     def apply_max_norm(self):
-        """Scale down every row of every weight matrix (one unit's incoming weights) longer than max_norm."""
-        if self.max_norm is None:
-            return
-        for layer in self.net:
-            if isinstance(layer, nn.Linear):
-                layer.weight.copy_(torch.renorm(layer.weight, p=2, dim=0, maxnorm=self.max_norm))
+        """Scale down every weight row (one unit's incoming weights) longer than config.max_norm."""
+        if self.config.max_norm is not None:
+            for layer in self.net:
+                if isinstance(layer, nn.Linear):
+                    layer.weight.copy_(torch.renorm(layer.weight, p=2, dim=0, maxnorm=self.config.max_norm))
 
 
 class ConvNet(nn.Module):
-    """A small convolutional net (notebook 10's teacher): two blocks of 3x3 convolution, ReLU and
-    2x2 max-pooling (28x28 -> 14x14 -> 7x7), then one hidden fully connected layer and the output."""
-
-    def __init__(self, channels=(16, 32), hidden=64, dropout=0.0, num_classes=10):
+    def __init__(self, config=CONV_TEACHER, num_classes=10):
         super().__init__()
-        self.config = {"kind": "conv", "channels": [int(c) for c in channels], "hidden": int(hidden),
-                       "dropout": float(dropout)}
+        self.config = config
         layers, width = [], 1
-        for c in channels:
+        for c in config.channels:
             layers += [nn.Conv2d(width, c, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
             width = c
-        side = 28 // 2 ** len(channels)
-        layers += [nn.Flatten(), nn.Linear(width * side * side, hidden), nn.ReLU()]
-        if dropout > 0:
-            layers.append(nn.Dropout(dropout))
-        layers.append(nn.Linear(hidden, num_classes))
+        side = 28 // 2 ** len(config.channels)
+        layers += [nn.Flatten(), nn.Linear(width * side * side, config.hidden), nn.ReLU(),
+                   nn.Linear(config.hidden, num_classes)]
         self.net = nn.Sequential(*layers)
 
     def forward(self, x):
@@ -79,23 +101,12 @@ class ConvNet(nn.Module):
 
 
 def make_model(config, seed=None):
-    """Build an MLP (or, for config["kind"] == "conv", a ConvNet) from a config dict; with a seed,
-    the initial weights are reproducible."""
+    """config.build(); with a seed, the initial weights are reproducible."""
     if seed is not None:
         torch.manual_seed(seed)
-    kind = config.get("kind", "mlp")
-    if kind == "conv":
-        return ConvNet(channels=config["channels"], hidden=config["hidden"], dropout=config.get("dropout", 0.0))
-    if kind != "mlp":
-        raise ValueError(f"config['kind'] must be 'mlp' or 'conv', got {kind!r}")
-    return MLP(hidden=config["hidden"], dropout=config.get("dropout", 0.0),
-               input_dropout=config.get("input_dropout", 0.0), max_norm=config.get("max_norm"))
+    return config.build()
 
 
-def make_teacher(seed=None):
-    return make_model(TEACHER_CONFIG, seed)
-
-
-def make_student(hidden=(20, 20), seed=None):
-    """The seed's 20-20 student by default; hidden=(800, 800) etc. for wider ones."""
-    return make_model({"hidden": list(hidden), "dropout": 0.0}, seed)
+def make_student(hidden=STUDENT.hidden, seed=None):
+    """An MLP student with these hidden widths (the article's 20-20 by default)."""
+    return make_model(MLPConfig(hidden=tuple(hidden)), seed)

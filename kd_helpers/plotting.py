@@ -1,4 +1,6 @@
-"""Plotting helpers: learning curves and grids of digits."""
+"""Plotting helpers: learning curves, digits, probabilities, sweeps and paired differences."""
+import statistics
+
 import matplotlib.pyplot as plt
 
 
@@ -49,8 +51,6 @@ def plot_probabilities(probs, ax=None, title=None, labels=None):
 def plot_sweep(xs, runs, ax=None, label=None, baseline=None, baseline_label="baseline", **kwargs):
     """Mean +/- standard deviation of repeated runs (runs[i] = error counts at xs[i]) as error
     bars; baseline (a list of error counts) is drawn as a band across the plot."""
-    import statistics
-
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4))
     means = [statistics.mean(r) for r in runs]
@@ -77,14 +77,14 @@ def plot_paired(labels, results, ax=None, baseline_label="scratch", ylabel=None,
     ns = sorted({r.n for r in results})
     n_text = (f"{ns[0]} seed{'s' if ns[0] != 1 else ''}" if len(ns) == 1 else f"{ns[0]}-{ns[-1]} seeds")
     for x, r in zip(xs, results):
-        jitter = [x + 0.06 * (k - (r.n - 1) / 2) for k in range(r.n)]
-        ax.plot(jitter, r.diffs, "o", color="tab:gray", alpha=0.6, ms=4,
+        offsets = [x + 0.06 * (k - (r.n - 1) / 2) for k in range(r.n)]
+        ax.plot(offsets, r.diffs, "o", color="tab:gray", alpha=0.6, ms=4,
                 label="one seed (variant - baseline)" if x == 0 else None)
     means = [r.mean for r in results]
-    low = [r.mean - r.low if r.n > 1 else 0.0 for r in results]
-    high = [r.high - r.mean if r.n > 1 else 0.0 for r in results]
+    below = [r.mean - r.low if r.n > 1 else 0.0 for r in results]  # the error bars' lengths
+    above = [r.high - r.mean if r.n > 1 else 0.0 for r in results]
     conf = results[0].confidence
-    ax.errorbar(list(xs), means, yerr=[low, high], fmt="s", color="tab:blue", capsize=5,
+    ax.errorbar(list(xs), means, yerr=[below, above], fmt="s", color="tab:blue", capsize=5,
                 label=f"mean difference, bars: {conf:.0%} t-interval ({n_text})")
     ax.axhline(0, color="black", lw=1, ls="--", label=f"no difference from {baseline_label}")
     ax.set_xticks(list(xs), [str(label) for label in labels])

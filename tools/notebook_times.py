@@ -34,8 +34,9 @@ def cell_times(nb):
         ex = cell.get("metadata", {}).get("execution", {})
         if cell.cell_type == "code" and "iopub.execute_input" in ex and "shell.execute_reply" in ex:
             seconds = (_stamp(ex["shell.execute_reply"]) - _stamp(ex["iopub.execute_input"])).total_seconds()
-            first = next((line for line in cell.source.splitlines() if line.strip() and not line.startswith("#")),
-                         cell.source.splitlines()[0] if cell.source else "")
+            lines = cell.source.splitlines()
+            code_lines = [line for line in lines if line.strip() and not line.startswith("#")]
+            first = code_lines[0] if code_lines else (lines[0] if lines else "")  # the first line of code
             rows.append((i, seconds, first.strip()))
     return rows
 

@@ -8,7 +8,8 @@ are the ones of the committed run, embedded in the page). index.html lists the n
 course order (by their NN_ prefix) with the title of each notebook's first cell. Widgets (the
 temperature lab's sliders) need a running kernel: a page shows at most the widget's saved state,
 never a live lab; the static version of notebook 05's lab is its settings path (the figures of
-its sections 2 and 4), which the page shows as stored.
+its sections 2 and 4), which the page shows as stored. Cells tagged `narration` (code that only
+prints computed sentences) show their output without their code (nbconvert's TagRemovePreprocessor).
 html/ is a build output: git ignores it.
 """
 import argparse
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 from nbconvert import HTMLExporter
+from nbconvert.preprocessors import TagRemovePreprocessor
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -39,6 +41,7 @@ def render(out_dir, notebooks=None):
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = sorted(notebooks or NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"), key=lambda p: Path(p).name)
     exporter = HTMLExporter(template_name="lab")
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={"narration"}), enabled=True)
     entries = []
     for path in paths:
         path = Path(path)
@@ -53,11 +56,11 @@ def render(out_dir, notebooks=None):
 <html lang="en">
 <head>
   <meta charset="utf-8">
-  <title>Knowledge distillation on MNIST: the course</title>
+  <title>Knowledge distillation, from softmax to language models: the course</title>
   <style>body {{ font-family: sans-serif; max-width: 46em; margin: 2em auto; line-height: 1.5; }}</style>
 </head>
 <body>
-  <h1>Knowledge distillation on MNIST</h1>
+  <h1>Knowledge distillation, from softmax to language models</h1>
   <p>The course's notebooks in order, with the outputs of their stored run. To run them and change
   the settings, install the course (see the README) and open them in JupyterLab.</p>
   <ol>

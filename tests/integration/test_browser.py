@@ -5,7 +5,7 @@ green. These tests start `jupyter lab` on a free localhost port with a token and
 quiet settings (lab_settings/overrides.json: no "official Jupyter news?" toast), open copies of
 notebooks whose outputs were cleared (so everything checked was produced by this run), run all
 cells through the menus, and check what is on the screen; they drive the live temperature lab
-(kd_helpers.lab) in a small notebook; and they open the HTML copy of the course
+(kd_helpers.classroom.lab) in a small notebook; and they open the HTML copy of the course
 (tools/render_html.py) and check that its figures load.
 
 When a test fails, the message names a screenshot of the page at that moment and ends with the
@@ -44,15 +44,15 @@ SWEEP_ALPHAS, SMALL_EPOCHS, SMALL_TEMPERATURES, SMALL_SEEDS = [0.1, 0.9], 20, [2
 """
 # A small notebook that builds the live temperature lab on 2,000 MNIST images: a press takes a second.
 LAB_NOTEBOOK_CELLS = [
-    """from kd_helpers import MNISTSplits, cache_teacher_logits, load_mnist, train_student
-from kd_helpers.lab import temperature_lab
+    """from kd_helpers import MNISTSplits, load_mnist, predict_logits, train_student
+from kd_helpers.classroom.lab import TemperatureLab
 
 full = load_mnist()
 data = MNISTSplits(full.train_x[:2000], full.train_y[:2000], full.val_x[:500], full.val_y[:500],
                    full.test_x[:10], full.test_y[:10])
 teacher, _ = train_student(data.train_x, data.train_y, hidden=(200,), epochs=2)  # a quick stand-in teacher
-teacher_logits = cache_teacher_logits(teacher, data.train_x)""",
-    "lab = temperature_lab(data, teacher_logits, seeds=(0, 1), epochs=2)\nlab",
+teacher_logits = predict_logits(teacher, data.train_x)""",
+    "lab = TemperatureLab(data, teacher_logits, seeds=(0, 1), epochs=2)\nlab",
 ]
 
 
@@ -339,8 +339,7 @@ def test_html_copy_index_links_to_notebooks_with_figures(browser, tmp_path):
     """tools/render_html.py writes a readable copy; a reader opens the index, follows a link, and
     sees the figures (embedded PNGs that decode: naturalWidth > 0). Nothing leaves the machine:
     requests to the internet (MathJax, require.js) are refused, as offline."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    from render_html import render
+    from render_html import render  # tools/ is on pytest's pythonpath (pyproject.toml)
 
     out = tmp_path / "html"
     entries = render(out)

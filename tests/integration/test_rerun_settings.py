@@ -3,12 +3,11 @@ tests/integration/rerun_settings/ is re-run through papermill with the settings 
 (a JSON list of {"parameter": value} dicts: other temperatures, alphas, epochs, seeds, and
 small sizes so that each run is quick). Each re-run must finish without an error, must have
 used the injected settings, and must keep the course's promise: every number in its prose is
-computed by a cell (tests/claims.py), so no sentence describes a run that is not on screen.
+computed by a cell (tools/claims.py), so no sentence describes a run that is not on screen.
 (papermill raises on the first cell that fails, so a finished re-run had no error.) Notebook 04 at
-a short recipe saves its teacher under its own name in checkpoints/ (git ignores it); the
-default teacher.pt is never replaced."""
+a short recipe saves its teacher in a file of its own, in the test run's temporary checkpoint folder
+(conftest.py); the default teacher's file is never replaced."""
 import json
-import sys
 from pathlib import Path
 
 import nbformat
@@ -18,8 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 SETTINGS = Path(__file__).resolve().parent / "rerun_settings"
-sys.path.insert(0, str(ROOT / "tests"))
-from claims import unbacked_numbers  # noqa: E402
+from claims import unbacked_numbers  # tools/claims.py (tools/ is on pytest's pythonpath)
 
 CASES = [(f.stem, i, params) for f in sorted(SETTINGS.glob("*.json"))
          for i, params in enumerate(json.loads(f.read_text()))]

@@ -13,7 +13,7 @@ q = softmax(student / T) (what kd_helpers.distillation_loss computes). It must b
     finite               loss and gradient finite for logits of size 1e4 (float64 and float32)
 
 The check prints one line per property and returns a dict {property: True/False}. Each known
-bug fails at least one property (notebook 08 runs it on each), so a new loss that passes all
+bug fails at least one property (the bug zoo runs it on each), so a new loss that passes all
 five is, at least, not one of those bugs. A loss that differs from the KL form by a constant
 offset, such as Hinton et al.'s soft-target cross-entropy -T^2 sum p log q (it equals
 T^2 H(p) when the two agree), trains the same and fails only "zero when equal".
@@ -23,6 +23,8 @@ in float32 as well, because float64 hides float32-only failures: log(softmax(z /
 by hand underflows to -inf in float32 once the logits' spread divided by T exceeds about 100,
 in float64 only beyond about 745 (for the 1e4 logits here, T below about 20 only).
 """
+import math
+
 import torch
 
 PROPERTIES = ("zero when equal", "non-negative", "batch-size free", "gradient", "finite")
@@ -74,7 +76,7 @@ def check_distillation_loss(fn, *, temperature=4.0, batch=8, classes=10, seed=0,
     finite_values, finite_grads = [], []
     for dtype in (torch.float64, torch.float32):  # float32: where a hand-written log(softmax) underflows first
         value, grad = _value_and_grad(fn, huge_s.to(dtype), huge_t.to(dtype), T)
-        finite_values.append(bool(torch.isfinite(torch.tensor(value))))
+        finite_values.append(math.isfinite(value))
         finite_grads.append(bool(torch.isfinite(grad).all()))
     results["finite"] = all(finite_values) and all(finite_grads)
     notes["finite"] = (f"logits up to 1e4, float64 / float32: loss finite {finite_values[0]} / {finite_values[1]}, "

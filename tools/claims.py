@@ -1,6 +1,6 @@
 """The course's promise, as a check: every number in a notebook's prose is computed by a cell.
 
-    python tests/claims.py notebooks/*.ipynb
+    python tools/claims.py notebooks/*.ipynb
 
 A number in a markdown cell is "backed" when some code cell's source or stored text output
 holds the same value to the prose's own precision (prose 0.912 is backed by 0.9118; 97.5% by

@@ -22,5 +22,5 @@ c.TagRemovePreprocessor.enabled = True
 c.TagRemovePreprocessor.remove_cell_tags = {"solution"}
 c.ClearOutputPreprocessor.enabled = True
 c.ClearMetadataPreprocessor.enabled = True
-c.ClearMetadataPreprocessor.preserve_cell_metadata_mask = {"tags"}
+c.ClearMetadataPreprocessor.preserve_cell_metadata_mask = {"tags", "jupyter"}  # jupyter: narration cells stay collapsed
 c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {"kernelspec", "language_info"}

@@ -41,7 +41,8 @@ def machine():
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return (f"{cpu}, {torch.get_num_threads()} torch threads, CPU kernels {torch.backends.cpu.get_cpu_capability()}, "
+    threads = torch.get_num_threads()
+    return (f"{cpu}, {threads} torch thread{'s' * (threads != 1)}, CPU kernels {torch.backends.cpu.get_cpu_capability()}, "
             f"torch {torch.__version__}, device {choose_device()}")
 
 

@@ -73,6 +73,7 @@ def fit_temperature(logits, labels, *, max_iter=100):
     split and apply it to the test set. T stays in T_BOUNDS: with no mistakes on (logits, labels) the
     NLL keeps falling as T -> 0; the fit then stops at the bound and warns."""
     _check("logits", logits, labels)
+    check_number("max_iter", max_iter, low=1, integer=True)
     logits, labels = logits.detach().double().cpu(), labels.cpu().long()
     if not torch.isfinite(logits).all():
         raise ValueError("logits must be finite, got nan or inf values")

@@ -19,7 +19,7 @@ class CorruptCheckpoint(ValueError):
 def checkpoint_path(name, config, recipe):
     """checkpoint_dir()/<name>-<8 hex digits>.pt, the digits a hash of the config and the recipe: a
     model trained with other settings gets a file of its own and never replaces another."""
-    key = json.dumps([type(config).__name__, asdict(config), recipe], sort_keys=True, default=str)
+    key = json.dumps([type(config).__name__, plain(asdict(config)), plain(recipe)], sort_keys=True)
     return checkpoint_dir() / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:8]}.pt"
 
 
@@ -39,7 +39,7 @@ def save_checkpoint(model, path, *, recipe, info=None):
     A temporary file is written beside the target, then renamed over it: readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"config_class": type(model.config).__name__, "config": asdict(model.config),
+    payload = {"config_class": type(model.config).__name__, "config": plain(asdict(model.config)),
                "state_dict": model.state_dict(), "recipe": plain(recipe), "info": plain(info or {})}
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # one per process: parallel kernels never share it
     torch.save(payload, tmp)

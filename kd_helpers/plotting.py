@@ -25,7 +25,7 @@ def show_digits(images, titles, ncols=8, title=None):
     for ax in axes.flat:
         ax.axis("off")
     for ax, img, t in zip(axes.flat, images, titles):
-        ax.imshow(img.reshape(28, 28), cmap="gray_r")
+        ax.imshow(img.reshape(28, 28).cpu().numpy(), cmap="gray_r")
         ax.set_title(t, fontsize=8)
     if title:
         fig.suptitle(title)

@@ -20,6 +20,8 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from .utils import check_number
+
 
 @dataclass(frozen=True)
 class Paired:
@@ -72,6 +74,7 @@ def paired(variant, baseline, *, higher_is_better=False, confidence=0.95):
     if len(variant) != len(baseline) or not variant or not all(map(math.isfinite, variant + baseline)):
         raise ValueError(f"variant and baseline must be finite numbers, one per seed and as many of each, "
                          f"got {variant} and {baseline}")
+    check_number("confidence", confidence, low=0, high=1, low_open=True)
     diffs = tuple(v - b for v, b in zip(variant, baseline))
     n, mean = len(diffs), statistics.fmean(diffs)
     sd = statistics.stdev(diffs) if n > 1 else 0.0

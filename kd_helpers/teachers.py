@@ -46,6 +46,6 @@ def load_or_train(name, config, recipe, train=None, *, device=None, progress=Non
                 print(f"{err}: training anew")
         model = make_model(config, seed=recipe["seed"]).to(device)
         train = train or (lambda m, r: train_on_mnist(m, r, progress))
-        info = train(model, recipe)
+        info = plain(train(model, recipe))
         save_checkpoint(model, path, recipe=recipe, info=info)
     return model.eval(), {**info, "checkpoint": path.name, "trained_now": True}

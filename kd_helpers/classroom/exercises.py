@@ -33,7 +33,7 @@ def _compare(got, want, atol, rtol):
         torch.testing.assert_close(torch.as_tensor(got).detach().double().cpu(), torch.as_tensor(want).detach().double().cpu(),
                                    atol=atol, rtol=rtol, check_dtype=False, equal_nan=True)
     except (AssertionError, TypeError, ValueError, RuntimeError) as err:
-        return " ".join(str(err).split("\n")[:3])  # shape, mismatches, the greatest difference
+        return " ".join([line for line in str(err).splitlines() if line][:3])  # shape, mismatches, greatest difference
     return None
 
 

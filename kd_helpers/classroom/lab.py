@@ -61,8 +61,8 @@ class Press:
 
 
 def _check_int_list(name, values):
-    values = tuple(values)
-    if not values or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+    values = tuple(check_number(name, v, integer=True) for v in values)
+    if not values:
         raise ValueError(f"{name} must be a non-empty list of integers, got {values!r}")
     if len(set(values)) != len(values):
         raise ValueError(f"{name} must not repeat a value, got {values!r}")

@@ -1,12 +1,17 @@
-"""kd_helpers.calibration: the ECE against an independent loop and a hand-computed case;
-temperature fitting recovers a known temperature and never changes a prediction."""
+"""kd_helpers.calibration: the ECE against an independent loop and a hand-computed case (float64 and
+float32, CPU and CUDA); its noise floor against an independent simulation; temperature fitting
+recovers a known temperature and never changes a prediction."""
+import re
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from kd_helpers import expected_calibration_error, fit_temperature, reliability_bins
+from kd_helpers import ece_floor, expected_calibration_error, fit_temperature, reliability_bins
 from kd_helpers.calibration import T_BOUNDS
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
 def ece_loop(probs, labels, n_bins):
@@ -102,29 +107,126 @@ def test_fitted_temperature_never_changes_the_argmax_and_lowers_the_nll():
     assert F.cross_entropy(z / t, labels) < F.cross_entropy(z, labels)
 
 
+def ece_numpy(probs, labels, n_bins):
+    """Another independent ECE, vectorised for many draws: bins by np.digitize against the edges."""
+    confidence, correct = probs.max(axis=1), probs.argmax(axis=1) == labels
+    bins = np.clip(np.digitize(confidence, np.linspace(0, 1, n_bins + 1)[1:-1], right=True), 0, n_bins - 1)
+    total = 0.0
+    for b in range(n_bins):
+        members = bins == b
+        if members.any():
+            total += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return total
+
+
+def test_ece_numpy_agrees_with_the_loop():  # the oracle of the floor test checked against the first oracle
+    g = torch.Generator().manual_seed(7)
+    probs = F.softmax(2 * torch.randn(300, 5, generator=g, dtype=torch.float64), dim=1)
+    labels = torch.randint(0, 5, (300,), generator=g)
+    for n_bins in (1, 4, 15):
+        assert ece_numpy(probs.numpy(), labels.numpy(), n_bins) == pytest.approx(ece_loop(probs, labels, n_bins))
+
+
+def test_ece_floor_matches_an_independent_simulation():
+    """Labels drawn from the model's own probabilities are perfectly calibrated; their mean ECE (over many
+    draws, with numpy's own generator) is the floor that ece_floor estimates."""
+    g = torch.Generator().manual_seed(0)
+    probs = F.softmax(3 * torch.randn(400, 10, generator=g, dtype=torch.float64), dim=1)
+    mean, sd = ece_floor(probs, n_bins=15, draws=100, seed=0)
+    rng = np.random.default_rng(1)
+    p = probs.numpy()
+    cumulative = p.cumsum(axis=1)
+    draws = [ece_numpy(p, (rng.random((len(p), 1)) > cumulative).sum(axis=1).clip(max=9), 15) for _ in range(200)]
+    other_mean, other_sd = float(np.mean(draws)), float(np.std(draws, ddof=1))
+    assert mean > 3 * sd / np.sqrt(100)  # well above 0: a finite test set always shows some gap
+    assert abs(mean - other_mean) < 4 * np.sqrt(sd**2 / 100 + other_sd**2 / 200)  # the same floor, within noise
+    assert 0.7 < sd / other_sd < 1.4
+    assert ece_floor(probs, n_bins=15, draws=100, seed=0) == (mean, sd)  # seeded
+    assert ece_floor(probs, n_bins=15, draws=100, seed=1) != (mean, sd)
+
+
+def test_the_ece_of_labels_drawn_from_the_probabilities_sits_at_the_floor():
+    g = torch.Generator().manual_seed(3)
+    probs = F.softmax(2 * torch.randn(1000, 10, generator=g), dim=1)
+    mean, sd = ece_floor(probs, draws=100)
+    fresh = [expected_calibration_error(probs, torch.multinomial(probs, 1, generator=g).squeeze(1)) for _ in range(20)]
+    assert abs(np.mean(fresh) - mean) < 4 * sd / np.sqrt(20) + 4 * sd / np.sqrt(100)
+    wrong = expected_calibration_error(probs, (probs.argmax(dim=1) + 1) % 10)  # always wrong: far above the floor
+    assert wrong > mean + 10 * sd
+
+
+def test_float32_probabilities_are_binned_by_their_float32_value():
+    # 0.6 in float32 is 0.60000002384: above the edge 0.6, so in (0.6, 0.7] with 10 bins; in float64 it is in
+    # (0.5, 0.6]. The ECE works on the value it is given, computed in float64.
+    p32 = torch.tensor([[0.6, 0.4], [0.3, 0.7]], dtype=torch.float32)
+    assert reliability_bins(p32, torch.tensor([0, 1]), n_bins=10)[0].tolist() == [0] * 6 + [2] + [0] * 3
+    assert reliability_bins(p32.double(), torch.tensor([0, 1]), n_bins=10)[0].tolist() == [0] * 6 + [2] + [0] * 3
+    p64 = torch.tensor([[0.6, 0.4], [0.3, 0.7]], dtype=torch.float64)
+    assert reliability_bins(p64, torch.tensor([0, 1]), n_bins=10)[0].tolist() == [0] * 5 + [1, 1] + [0] * 3
+    # a float32 softmax rounds a confidence of 1 - 2e-9 to exactly 1.0: the last bin, confidence 1
+    z = torch.tensor([[20.0, 0.0], [0.0, 1.0], [1.0, 0.5]])
+    probs = F.softmax(z, dim=1)
+    assert probs[0, 0].item() == 1.0 and F.softmax(z.double(), dim=1)[0, 0].item() < 1.0
+    count, accuracy, confidence = reliability_bins(probs, torch.tensor([0, 0, 0]), n_bins=10)
+    assert count[9] == 1 and confidence[9] == 1.0 and confidence.dtype == torch.float64
+    assert expected_calibration_error(probs, torch.tensor([0, 0, 0]), 10) == pytest.approx(
+        ece_loop(probs.double().numpy(), [0, 0, 0], 10), abs=1e-12)
+
+
+@cuda
+def test_reliability_bins_ece_and_floor_on_cuda():
+    g = torch.Generator().manual_seed(0)
+    probs = F.softmax(3 * torch.randn(500, 10, generator=g), dim=1)
+    labels = torch.randint(0, 10, (500,), generator=g)
+    on_cpu = reliability_bins(probs, labels)
+    for device_labels in (labels, labels.cuda()):  # labels on either device
+        on_gpu = reliability_bins(probs.cuda(), device_labels)
+        for a, b in zip(on_gpu, on_cpu):
+            torch.testing.assert_close(a.cpu(), b, equal_nan=True)
+    assert expected_calibration_error(probs.cuda(), labels.cuda()) == pytest.approx(
+        expected_calibration_error(probs, labels), abs=1e-12)
+    mean, sd = ece_floor(probs.cuda(), draws=20)
+    cpu_mean, cpu_sd = ece_floor(probs, draws=20)
+    assert abs(mean - cpu_mean) < 4 * (sd + cpu_sd) / np.sqrt(20)
+
+
 @pytest.mark.parametrize("call, message", [
-    (lambda: expected_calibration_error(torch.rand(4, 3), torch.zeros(4, dtype=torch.long)), "probs must sum to 1"),
-    (lambda: expected_calibration_error(torch.randn(4, 3) * 5, torch.zeros(4, dtype=torch.long)), "probs must be probabilities"),
-    (lambda: expected_calibration_error(torch.full((4, 2), 0.5), torch.zeros(3, dtype=torch.long)), r"labels must be an integer tensor of shape \(4,\)"),
-    (lambda: expected_calibration_error(torch.full((4, 2), 0.5), torch.zeros(4)), "labels must be an integer"),
-    (lambda: expected_calibration_error(torch.full((4,), 0.5), torch.zeros(4, dtype=torch.long)), r"probs must be a non-empty 2-D .*\(4,\)"),
-    (lambda: expected_calibration_error(torch.full((4, 2), 0.5), torch.zeros(4, dtype=torch.long), 0), "n_bins must be an integer >= 1, got 0"),
-    (lambda: reliability_bins(torch.full((4, 2), 0.5), torch.zeros(4, dtype=torch.long), 2.5), "n_bins must be an integer >= 1, got 2.5"),
-    (lambda: fit_temperature(torch.randn(4), torch.zeros(4, dtype=torch.long)), r"logits must be a non-empty 2-D .*\(4,\)"),
-    (lambda: fit_temperature(torch.tensor([[0.0, float("nan")]]), torch.zeros(1, dtype=torch.long)), "logits must be finite"),
-    (lambda: fit_temperature(torch.randn(4, 3), torch.zeros(5, dtype=torch.long)), r"labels must be an integer tensor of shape \(4,\), got torch.int64 tensor of shape \(5,\)"),
-    (lambda: fit_temperature(torch.randn(4, 3), torch.zeros(4, dtype=torch.long), max_iter=0), "max_iter must be an integer >= 1, got 0"),
+    (lambda: expected_calibration_error(torch.rand(4, 3) + 0.5, torch.zeros(4, dtype=torch.long)),
+     r"probs must be probabilities: rows in \[0, 1\] that sum to 1 \(pass softmax\(logits\), not logits\)"),
+    (lambda: expected_calibration_error(torch.randn(4, 3) * 5, torch.zeros(4, dtype=torch.long)),
+     "probs must be probabilities"),
+    (lambda: expected_calibration_error(torch.full((4, 2), 0.5), torch.zeros(3, dtype=torch.long)),
+     r"labels must be an integer tensor of shape \(4,\), got torch.Size\(\[3\]\)"),
+    (lambda: expected_calibration_error(torch.full((4, 2), 0.5), torch.zeros(4)), r"labels must be an integer tensor"),
+    (lambda: expected_calibration_error(torch.full((4,), 0.5), torch.zeros(4, dtype=torch.long)),
+     r"probs must be a non-empty 2-D float tensor \(examples, classes\), got torch.Size\(\[4\]\)"),
+    (lambda: expected_calibration_error(torch.zeros(0, 2), torch.zeros(0, dtype=torch.long)), "non-empty"),
+    (lambda: expected_calibration_error(torch.ones(4, 1, dtype=torch.long), torch.zeros(4, dtype=torch.long)),
+     "2-D float tensor"),
+    (lambda: expected_calibration_error(torch.full((4, 2), 0.5), torch.zeros(4, dtype=torch.long), 0),
+     "n_bins must be a whole number >= 1, got 0"),
+    (lambda: reliability_bins(torch.full((4, 2), 0.5), torch.zeros(4, dtype=torch.long), 2.5),
+     "n_bins must be a whole number >= 1, got 2.5"),
+    (lambda: fit_temperature(torch.randn(4), torch.zeros(4, dtype=torch.long)),
+     r"logits must be a non-empty 2-D float tensor \(examples, classes\), got torch.Size\(\[4\]\)"),
+    (lambda: fit_temperature(torch.tensor([[0.0, float("nan")]]), torch.zeros(1, dtype=torch.long)),
+     "logits must be finite"),
+    (lambda: fit_temperature(torch.randn(4, 3), torch.zeros(5, dtype=torch.long)),
+     r"labels must be an integer tensor of shape \(4,\), got torch.Size\(\[5\]\)"),
 ])
 def test_bad_input_raises_a_clear_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
 
 
-def test_labels_outside_the_classes_are_rejected():
-    import torch
-    from kd_helpers import expected_calibration_error, fit_temperature
-    probs = torch.full((2, 3), 1 / 3)
-    with pytest.raises(ValueError, match=r"labels must be class indices in \[0, 2\], got 3"):
-        expected_calibration_error(probs, torch.tensor([0, 3]))
-    with pytest.raises(ValueError, match=r"labels must be class indices in \[0, 2\], got -1"):
-        fit_temperature(torch.zeros(2, 3), torch.tensor([-1, 0]))
+@pytest.mark.parametrize("labels, shown", [([0, 3], "0..3"), ([-1, 0], "-1..0")])
+def test_labels_outside_the_classes_are_rejected(labels, shown):
+    with pytest.raises(ValueError, match=re.escape(f"labels must be class indices in [0, 2], got {shown}")):
+        expected_calibration_error(torch.full((2, 3), 1 / 3), torch.tensor(labels))
+    with pytest.raises(ValueError, match=re.escape(f"labels must be class indices in [0, 2], got {shown}")):
+        fit_temperature(torch.zeros(2, 3), torch.tensor(labels))
+
+
+def test_max_iter_below_1_is_refused():
+    with pytest.raises(ValueError, match="max_iter must be a whole number >= 1, got 0"):
+        fit_temperature(torch.randn(4, 3), torch.zeros(4, dtype=torch.long), max_iter=0)

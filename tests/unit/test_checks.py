@@ -1,11 +1,10 @@
 """The loss-check harness: the course's loss passes all five properties; each known bug fails
 the property that describes it (and only the ones it should)."""
 import pytest
-import torch
 import torch.nn.functional as F
 
 from kd_helpers import distillation_loss
-from kd_helpers.checks import PROPERTIES, check_distillation_loss
+from kd_helpers.classroom.checks import PROPERTIES, check_distillation_loss
 
 
 def probabilities_as_input(s, t, temperature):

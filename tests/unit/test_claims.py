@@ -1,22 +1,17 @@
-"""Every number in a stored notebook's prose is computed by one of its cells (tests/claims.py)."""
+"""Every number in a stored notebook's prose is computed by one of its cells (tools/claims.py, importable
+through pytest's pythonpath = ["tools"])."""
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from claims import backed, unbacked_numbers
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
-from claims import backed, unbacked_numbers  # noqa: E402
-
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-NOT_YET = {}  # notebook name -> reason (its issue still open); xfail(strict) fails once that notebook passes
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name[:2] for p in NOTEBOOKS])
-def test_every_prose_number_is_computed(path, request):
-    if path.name in NOT_YET:
-        request.applymarker(pytest.mark.xfail(reason=NOT_YET[path.name], strict=True))
+def test_every_prose_number_is_computed(path):
     unbacked = unbacked_numbers(json.loads(path.read_text(encoding="utf-8")))
     assert not unbacked, "\n".join(f"cell {c}: {t}: {line[:120]}" for c, t, line in unbacked)
 

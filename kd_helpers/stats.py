@@ -1,20 +1,12 @@
 """Comparing training variants over seeds: the course's one statistics helper.
 
-Two students trained with the same seed share their initial weights and their batch order, so
-the fair comparison is seed by seed: d_s = variant_s - baseline_s. Over n seeds:
-
-    mean  = the average of the d_s           sd = their sample standard deviation
-    CI    = mean -/+ t(0.975, n - 1) * sd / sqrt(n)   (a 95% t-interval; scipy gives t)
-    p     = the paired t-test's two-sided p-value     wins = seeds on which the variant is better
-
-One comparison: "better" (or "worse") when the whole interval lies below (above) 0, otherwise
-"no difference measurable with n seeds" (also when n < 2: no interval at all).
-
-A family of m comparisons (a sweep, the bug zoo): each interval is wrong one time in twenty, so
-among many a false verdict is expected. Holm's rule keeps the chance of even one false verdict in
-the family at 5%: sort the p-values, p(1) <= ... <= p(m); the k-th is a verdict only if
-p(j) <= 0.05 / (m - j + 1) for every j <= k. A lone verdict in a large family is flagged for
-replication. Choosing a setting: choose() below.
+Two students trained with the same seed share initial weights and batch order, so the fair comparison
+is seed by seed, d_s = variant_s - baseline_s. Over n seeds: their mean and sample sd, the 95%
+t-interval mean -/+ t(0.975, n - 1) sd / sqrt(n), the paired t-test's p, and the wins. The verdict:
+"better" ("worse") when the whole interval lies below (above) 0, else "no difference measurable".
+A family of m comparisons: each interval is wrong one time in twenty, so Holm's rule judges them
+together (the k-th smallest p counts only if p(j) <= 0.05 / (m - j + 1) for every j <= k), keeping the
+chance of any false verdict at 5%; a lone verdict in a family is flagged for replication.
 """
 import math
 import statistics
@@ -112,7 +104,7 @@ def family(results, *, level=0.05):
     for rank, name in enumerate(order):
         r = results[name]
         still = still and r.call != "none" and r.p <= level / (m - rank)
-        verdicts[name] = r.call if still else f"no difference measurable (Holm, {m} comparisons, {r.n} seeds)"
+        verdicts[name] = r.call if still else f"no difference measurable (Holm, {m} comparisons, {r.n} seed{'s' * (r.n != 1)})"
     survivors = [name for name in order if verdicts[name] in ("better", "worse")]
     if len(survivors) == 1 and m >= 3:
         verdicts[survivors[0]] += f" (the only one of {m}: replicate with more seeds before believing it)"

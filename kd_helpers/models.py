@@ -52,8 +52,9 @@ class ConvConfig:
 
 TEACHER = MLPConfig(hidden=(1200, 1200), dropout=0.5)  # the article's teacher, 784-1200-1200-10
 STUDENT = MLPConfig()  # the article's student, 784-20-20-10
-# Hinton et al. (2015), section 3: dropout 0.2 on the inputs and 0.5 on the hidden units, and every
-# unit's incoming weight vector kept to length <= max_norm (Srivastava et al. 2014 use 3 to 4).
+# Hinton et al. (2015) regularised their teacher "as described in" Hinton et al. (2012): dropout 0.2 on the
+# inputs and 0.5 on the hidden units, each unit's incoming weight vector kept to length <= max_norm
+# (Srivastava et al. 2014 use 3 to 4).
 PAPER_TEACHER = MLPConfig(hidden=(1200, 1200), dropout=0.5, input_dropout=0.2, max_norm=3.5)
 CONV_TEACHER = ConvConfig()
 

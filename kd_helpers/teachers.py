@@ -7,7 +7,7 @@ from .checkpoints import CorruptCheckpoint, checkpoint_path, load_checkpoint, pl
 from .data import jitter, load_mnist
 from .models import make_model
 from .training import evaluate, fit
-from .utils import choose_device
+from .utils import choose_device, machine
 
 TEACHER_RECIPE = {"epochs": 10, "batch_size": 128, "lr": 1e-3, "schedule": "cosine", "seed": 0}
 # Up to 150 epochs of 2-pixel jitter, the rate halved on plateaus, stopped 8 epochs after the
@@ -19,14 +19,15 @@ PAPER_TEACHER_RECIPE = {"epochs": 150, "batch_size": 128, "lr": 1e-3, "schedule"
 def train_on_mnist(model, recipe, progress=None):
     """The default way to train a teacher: fit on MNIST's training split with the recipe (its
     jitter_pixels key, if any, shifts the images anew every epoch). Returns the info saved with it:
-    fit's history (the learning curves), the training time, and the test errors."""
+    fit's history (the learning curves), the training time, the test errors and the machine."""
     data, recipe, start = load_mnist(), dict(recipe), time.perf_counter()
     pixels = recipe.pop("jitter_pixels", 0)
     augment = (lambda x, generator: jitter(x, pixels, generator)) if pixels else None
     history = fit(model, data.train_x, data.train_y, val=(data.val_x, data.val_y), augment=augment,
                   progress=progress, desc="teacher", **recipe)
     seconds, test = time.perf_counter() - start, evaluate(model, data.test_x, data.test_y)
-    return {"history": history, "seconds": seconds, "test_errors": test.errors, "test_accuracy": test.accuracy}
+    return {"history": history, "seconds": seconds, "test_errors": test.errors, "test_accuracy": test.accuracy,
+            "machine": machine()}
 
 
 def load_or_train(name, config, recipe, train=None, *, device=None, progress=None):

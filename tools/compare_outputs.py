@@ -45,7 +45,7 @@ def compare(stored, runs, retag=False):
             continue
         same = all(comparable(run.cells[index]) == comparable(cell) for run in runs)
         tags = cell.metadata.setdefault("tags", [])
-        eligible = same and "narration" not in tags and not TRAINS.search(cell.source) and cell.get("outputs")
+        eligible = bool(same and "narration" not in tags and not TRAINS.search(cell.source) and cell.get("outputs"))
         status = "same" if same else ("tagged but differs" if TAG in tags else "differs")
         first = next((line for line in cell.source.splitlines() if line.strip() and not line.startswith("#")), "")
         print(f"  cell {index:3d} {status:18s} {'check' if eligible else '     '}  {first[:70]}")

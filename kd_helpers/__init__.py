@@ -24,7 +24,7 @@ __all__ = [  # the names above, for `from kd_helpers import *`
     "hidden_features", "hint_loss", "distillation_loss", "kd_loss", "soft_targets", "CONV_TEACHER", "PAPER_TEACHER",
     "STUDENT", "TEACHER", "ConvConfig", "MLPConfig", "make_model", "make_student", "register_config", "plot_curves",
     "plot_paired", "plot_probabilities", "plot_sweep", "show_digits", "Paired", "choose", "family", "paired",
-    "PAPER_TEACHER_RECIPE", "TEACHER_RECIPE", "load_or_train", "train_on_mnist", "STUDENT_RECIPE", "errors_per_seed",
-    "evaluate", "fit", "predict_logits", "train_epoch", "train_student", "check_number", "checkpoint_dir",
-    "choose_device", "data_dir", "machine", "progress_bar", "seed_everything",
+    "PAPER_TEACHER_RECIPE", "TEACHER_RECIPE", "load_or_train", "train_on_mnist", "STUDENT_RECIPE",
+    "errors_per_seed", "evaluate", "fit", "predict_logits", "train_epoch", "train_student", "check_number",
+    "checkpoint_dir", "choose_device", "data_dir", "machine", "progress_bar", "seed_everything",
 ]

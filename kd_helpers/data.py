@@ -33,10 +33,9 @@ def _read(root, train):
     try:
         ds = MNIST(root, train=train, download=True)
     except Exception as err:  # no files and no network: say what to do instead
-        raise FileNotFoundError(
-            f"MNIST is not in {Path(root) / 'MNIST' / 'raw'} and could not be downloaded ({err}). "
-            f"Put the four files {', '.join(MNIST_FILES)} in that folder, or set the KD_DATA_DIR "
-            f"environment variable to a folder that has MNIST/raw/ with them.") from err
+        raise FileNotFoundError(f"MNIST is not in {Path(root) / 'MNIST' / 'raw'} and could not be downloaded ({err}). "
+                                f"Put the four files {', '.join(MNIST_FILES)} in that folder, or set the KD_DATA_DIR "
+                                f"environment variable to a folder that has MNIST/raw/ with them.") from err
     return ds.data.unsqueeze(1).float().div_(255), ds.targets.long()
 
 
@@ -54,9 +53,8 @@ def load_mnist(val_size=5000, split_seed=0):
 
 
 def batch_indices(n, batch_size, *, shuffle=True, generator=None):
-    """Yield index tensors that cover range(n) once, in batches of batch_size.
-
-    Index the data *and* anything aligned with it (cached teacher logits) with the same indices."""
+    """Yield index tensors that cover range(n) once, in batches of batch_size: index the data *and*
+    anything aligned with it (cached teacher logits) with the same indices."""
     check_number("batch_size", batch_size, low=1, integer=True)
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     yield from order.split(batch_size)

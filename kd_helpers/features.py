@@ -44,24 +44,22 @@ def hidden_features(model, x, layer_name, batch_size=2000):
     return torch.cat(recorder.outputs)
 
 
-def _check_pair(prediction, target):
-    if prediction.shape != target.shape:
+def _regressed(student_hidden, teacher_hidden, regressor):
+    """regressor(student_hidden), checked to have the teacher features' shape."""
+    prediction = regressor(student_hidden.flatten(1))
+    if prediction.shape != teacher_hidden.shape:
         raise ValueError(f"the regressed student features and the teacher features must have the same shape, "
-                         f"got {tuple(prediction.shape)} and {tuple(target.shape)}")
+                         f"got {tuple(prediction.shape)} and {tuple(teacher_hidden.shape)}")
+    return prediction
 
 
 def hint_loss(student_hidden, teacher_hidden, regressor):
     """FitNets' hint loss (Romero et al. 2015): mean squared error between regressor(student_hidden),
     a learned map to the teacher's width, and the teacher's hidden features."""
-    prediction = regressor(student_hidden.flatten(1))
-    _check_pair(prediction, teacher_hidden)
-    return F.mse_loss(prediction, teacher_hidden)
+    return F.mse_loss(_regressed(student_hidden, teacher_hidden, regressor), teacher_hidden)
 
 
 def cosine_loss(student_hidden, teacher_hidden, regressor):
     """1 - cosine similarity between regressor(student_hidden) and the teacher's features, averaged over
-    the batch: it asks for the same direction, whatever the length (0 when parallel, 2 when opposite;
-    a row of zeros counts as cosine 0, so 1, thanks to F.cosine_similarity's eps)."""
-    prediction = regressor(student_hidden.flatten(1))
-    _check_pair(prediction, teacher_hidden)
-    return (1 - F.cosine_similarity(prediction, teacher_hidden, dim=1)).mean()
+    the batch: the same direction, whatever the length (0 when parallel, 2 when opposite; 1 for zeros)."""
+    return (1 - F.cosine_similarity(_regressed(student_hidden, teacher_hidden, regressor), teacher_hidden)).mean()

@@ -40,9 +40,8 @@ def kd_loss(student_logits, teacher_logits, targets, *, temperature, alpha):
     """alpha * cross_entropy(student, targets) + (1 - alpha) * distillation_loss(...)."""
     check_number("alpha", alpha, low=0, high=1)
     if not torch.is_tensor(targets) or targets.dtype != torch.int64 or targets.shape != student_logits.shape[:1]:
-        raise ValueError(f"targets must be an int64 tensor of class indices, one per row of the logits "
-                         f"({student_logits.shape[0]}), got {targets.dtype if torch.is_tensor(targets) else targets!r}"
-                         f"{' of shape ' + str(tuple(targets.shape)) if torch.is_tensor(targets) else ''}")
+        got = f"{targets.dtype} of shape {tuple(targets.shape)}" if torch.is_tensor(targets) else repr(targets)
+        raise ValueError(f"targets must be an int64 tensor of class indices, one per row ({len(student_logits)}), got {got}")
     hard = F.cross_entropy(student_logits, targets)
     soft = distillation_loss(student_logits, teacher_logits, temperature=temperature)
     return alpha * hard + (1 - alpha) * soft

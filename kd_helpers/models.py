@@ -78,10 +78,9 @@ class MLP(nn.Module):
     @torch.no_grad()
     def apply_max_norm(self):
         """Scale down every weight row (one unit's incoming weights) longer than config.max_norm."""
-        if self.config.max_norm is not None:
-            for layer in self.net:
-                if isinstance(layer, nn.Linear):
-                    layer.weight.copy_(torch.renorm(layer.weight, p=2, dim=0, maxnorm=self.config.max_norm))
+        for layer in self.net:
+            if isinstance(layer, nn.Linear) and self.config.max_norm is not None:
+                layer.weight.copy_(torch.renorm(layer.weight, p=2, dim=0, maxnorm=self.config.max_norm))
 
 
 class ConvNet(nn.Module):

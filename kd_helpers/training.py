@@ -26,8 +26,7 @@ def predict_logits(model, x, batch_size=2000):
     """Logits of model on x in eval mode (dropout off), without building a graph, on the CPU.
     Run a frozen teacher once over the training images and row i belongs to image i: a shuffled
     batch idx then reads its targets as logits[idx] (valid while the inputs are not augmented)."""
-    was_training = model.training
-    device = next(model.parameters()).device
+    was_training, device = model.training, next(model.parameters()).device
     try:
         model.eval()
         return torch.cat([model(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
@@ -43,11 +42,8 @@ def evaluate(model, x, y):
     return EvalResult(accuracy=1 - errors / len(y), errors=errors, loss=loss, n=len(y))
 
 
-def _rows(teacher, idx):
-    """The rows idx of the teacher's outputs: one tensor, or a tuple of tensors aligned with x."""
-    if teacher is None or torch.is_tensor(teacher):
-        return None if teacher is None else teacher[idx]
-    return tuple(t[idx] for t in teacher)
+def _rows(teacher, idx):  # the rows idx of the teacher's outputs: a tensor, a tuple of tensors, or None
+    return teacher[idx] if torch.is_tensor(teacher) else teacher and tuple(t[idx] for t in teacher)
 
 
 def train_epoch(model, x, y, optimizer, *, batch_size, loss_fn=None, teacher=None, generator=None,

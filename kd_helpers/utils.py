@@ -28,19 +28,16 @@ def choose_device():
         if wanted not in ("cpu", "cuda", "mps"):
             raise ValueError(f"KD_DEVICE must be cpu, cuda or mps, got {wanted!r}")
         return torch.device(wanted)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    return torch.device("mps" if torch.backends.mps.is_available() else "cpu")
+    return torch.device("cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu")
 
 
 def machine():
     """One line saying what computes here: CPU, torch threads, torch version, device."""
-    cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    except (OSError, StopIteration):  # not Linux
+        cpu = platform.processor() or platform.machine()
     threads = torch.get_num_threads()
     return (f"{cpu}, {threads} torch thread{'s' * (threads != 1)}, CPU kernels {torch.backends.cpu.get_cpu_capability()}, "
             f"torch {torch.__version__}, device {choose_device()}")
@@ -69,15 +66,10 @@ def check_number(name, value, *, low=None, high=None, low_open=False, integer=Fa
     if torch.is_tensor(value) and value.numel() == 1:
         value = value.item()
     good = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if good and integer:
-        good = float(value).is_integer()
-    if good and low is not None:
-        good = value > low if low_open else value >= low
-    if good and high is not None:
-        good = value <= high
+    good = good and (not integer or float(value).is_integer())
+    good = good and (low is None or (value > low if low_open else value >= low)) and (high is None or value <= high)
     if not good:
-        kind = "a whole number" if integer else "a finite number"
-        lower = "" if low is None else f" {'>' if low_open else '>='} {low}"
-        upper = "" if high is None else f"{' and' if lower else ''} <= {high}"
-        raise ValueError(f"{name} must be {kind}{lower}{upper}, got {value!r}")
+        bounds = [f"{'>' if low_open else '>='} {low}"] * (low is not None) + [f"<= {high}"] * (high is not None)
+        raise ValueError(f"{name} must be {'a whole' if integer else 'a finite'} number {' and '.join(bounds)}".rstrip()
+                         + f", got {value!r}")
     return int(value) if integer else value

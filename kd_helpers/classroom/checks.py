@@ -1,6 +1,6 @@
 """One check harness for distillation losses: five properties of the KL soft loss.
 
-    from kd_helpers.checks import check_distillation_loss
+    from kd_helpers.classroom import check_distillation_loss
     check_distillation_loss(my_loss)   # my_loss(student_logits, teacher_logits, temperature=T)
 
 The loss under test is T^2 * KL(p || q) averaged over the batch, p = softmax(teacher / T),

@@ -8,8 +8,9 @@
   first notebook or test that asks for it (kd_helpers.load_or_train), and loaded by the others.
 - Markers: notebooks and integration tests are `slow`; those that read MNIST or Tiny Shakespeare are
   `needs_mnist` / `needs_text` (README, Tests: the fast inner loop).
-- pytest-xdist (`-n 2`): each notebook's cells form one group (one kernel runs them in order), and
-  each worker, with the kernels it starts, uses one torch thread, so that two workers share two cores.
+- pytest-xdist (`-n 2 --dist loadscope`, pyproject.toml): a notebook's cells form one scope (one
+  kernel runs them in order, on one worker), and each worker, with the kernels it starts, uses one
+  torch thread, so that two workers share two cores.
 """
 import os
 import re
@@ -49,8 +50,6 @@ def pytest_collection_modifyitems(config, items):
         number = re.match(r"(\d\d)_", item.path.name)
         if path.endswith(".ipynb") or f"{os.sep}integration{os.sep}" in path:
             item.add_marker("slow")
-        if path.endswith(".ipynb"):
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
         names = {number.group(1)} if number else set()
         names |= set(re.findall(r"\[(\d\d)[-_]", item.nodeid)) | set(re.findall(r"\b(\d\d)_\w+\.ipynb", item.nodeid))
         if names & MNIST_NOTEBOOKS:

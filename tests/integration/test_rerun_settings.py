@@ -23,8 +23,7 @@ CASES = [(f.stem, i, params) for f in sorted(SETTINGS.glob("*.json"))
          for i, params in enumerate(json.loads(f.read_text()))]
 
 
-@pytest.mark.parametrize("name, index, params", CASES, ids=[f"{n[:2]}-{i}" for n, i, _ in CASES])
-def test_notebook_at_other_settings(tmp_path, monkeypatch, name, index, params):
+def run_at_settings(tmp_path, monkeypatch, name, index, params):
     monkeypatch.setenv("KD_PROGRESS", "0")
     out = tmp_path / f"{name}_{index}.ipynb"
     pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(out), cwd=str(NOTEBOOKS), parameters=params,
@@ -37,3 +36,17 @@ def test_notebook_at_other_settings(tmp_path, monkeypatch, name, index, params):
     unbacked = unbacked_numbers(nb)
     assert not unbacked, "numbers in prose that the re-run did not compute: " + "; ".join(
         f"cell {cell}: {token} in '{line[:100]}'" for cell, token, line in unbacked)
+
+
+# One test class per notebook: pytest-xdist's --dist loadscope (pyproject.toml) hands each class to one
+# worker, so the re-runs of different notebooks run in parallel and those of one notebook in order.
+for _stem in sorted({name for name, _, _ in CASES}):
+    _cases = [(n, i, p) for n, i, p in CASES if n == _stem]
+
+    @pytest.mark.parametrize("name, index, params", _cases, ids=[f"{n[:2]}-{i}" for n, i, _ in _cases])
+    def test_notebook_at_other_settings(self, tmp_path, monkeypatch, name, index, params):
+        run_at_settings(tmp_path, monkeypatch, name, index, params)
+
+    _class = f"TestRerun{_stem[:2]}"
+    globals()[_class] = type(_class, (), {"test_notebook_at_other_settings": test_notebook_at_other_settings})
+del test_notebook_at_other_settings

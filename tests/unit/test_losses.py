@@ -142,7 +142,7 @@ def test_targets_other_than_int64_are_refused_clearly(dtype):
 
 
 def test_targets_of_the_wrong_length_or_kind_are_refused():
-    with pytest.raises(ValueError, match=r"one per row of the logits \(4\), got torch.int64 of shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"one per row \(4\), got torch.int64 of shape \(3,\)"):
         kd_loss(S, TT, torch.zeros(3, dtype=torch.long), temperature=2.0, alpha=0.5)
     with pytest.raises(ValueError, match=r"targets must be an int64 tensor .*got \[0, 1, 2, 3\]"):
         kd_loss(S, TT, [0, 1, 2, 3], temperature=2.0, alpha=0.5)

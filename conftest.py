@@ -5,7 +5,9 @@
 - Checkpoints: the tests never read or write the repository's checkpoints/. One temporary folder per
   test run (made by the main process, inherited by pytest-xdist's workers and every notebook kernel)
   holds the teachers the run trains; each teacher is trained once per run, under a file lock, by the
-  first notebook or test that asks for it (kd_helpers.load_or_train), and loaded by the others.
+  first notebook or test that asks for it (kd_helpers.load_or_train), and loaded by the others; the
+  default MLP teacher and the language-model teacher are trained up front, before the workers start,
+  when the run includes notebooks or integration tests (train_shared_teachers).
 - Markers: notebooks and integration tests are `slow`; those that read MNIST or Tiny Shakespeare are
   `needs_mnist` / `needs_text` (README, Tests: the fast inner loop).
 - pytest-xdist (`-n 2 --dist loadscope`, pyproject.toml): a notebook's cells form one scope (one
@@ -36,6 +38,33 @@ def pytest_configure(config):
         folder = tempfile.mkdtemp(prefix="kd-test-checkpoints-")
         config._kd_checkpoints = folder
         os.environ["KD_CHECKPOINT_DIR"] = folder
+        if runs_notebooks(config):
+            train_shared_teachers()
+
+
+def runs_notebooks(config):
+    """Whether this run executes notebooks or integration tests (not only unit tests or `-m "not slow"`)."""
+    paths = [str(p) for p in (config.args or config.getini("testpaths"))]
+    return any("notebooks" in p or "integration" in p or p.endswith(".ipynb") for p in paths) and (
+        "not slow" not in (config.option.markexpr or ""))
+
+
+def train_shared_teachers():
+    """The two teachers most notebooks load (notebook 04's default MLP teacher, notebooks 11 and 12's
+    language-model teacher), trained once before the workers start, with this machine's threads, into the
+    run's folder: the notebooks then load them instead of waiting on the file lock while one worker
+    trains them on one thread. Missing data: nothing is trained (the tests that need it skip)."""
+    import kd_helpers as kd
+    from kd_helpers.gpt import GPT_TEACHER
+    from kd_helpers.lm import GPT_TEACHER_RECIPE, train_gpt_teacher
+
+    for name, config, recipe, train in (("teacher", kd.TEACHER, kd.TEACHER_RECIPE, None),
+                                        ("gpt-teacher", GPT_TEACHER, GPT_TEACHER_RECIPE, train_gpt_teacher)):
+        try:
+            _, info = kd.load_or_train(name, config, recipe, train, progress=False)
+            print(f"conftest.py: {info['checkpoint']} trained for this test run in {info['seconds']:.0f} s")
+        except FileNotFoundError as err:
+            print(f"conftest.py: {name} not trained ({str(err)[:120]})")
 
 
 def pytest_unconfigure(config):
